@@ -1,0 +1,99 @@
+/**
+ * LLaMA family: LLaMA-1/2/3, Mistral, Qwen2 (q/k/v bias), Qwen3 (q/k RMSNorm), SmolLM.
+ * Pre-norm sequential blocks, RMSNorm, gated SiLU MLP, grouped-query attention.
+ */
+import { ConfigReader } from './config.js';
+import { ACTIVATIONS, layerWeightsFrom, readHeadLayout, slidingWindows, uniformConfig, uniformLayers } from './common.js';
+import type { WeightRow } from './common.js';
+import { ropeFromConfig } from './rope.js';
+import type { ArchSpec, GlobalWeight, LayerShape } from './spec.js';
+
+/** What distinguishes the members of the family, keyed by config model_type. */
+type BiasRule = 'config' | 'always' | 'never';
+const VARIANTS: Record<string, { qkvBias: BiasRule; oBias: BiasRule; mlpBias: BiasRule; qkNorm?: boolean; slidingAllLayers?: boolean }> = {
+  llama: { qkvBias: 'config', oBias: 'config', mlpBias: 'config' },
+  mistral: { qkvBias: 'never', oBias: 'never', mlpBias: 'never', slidingAllLayers: true },
+  qwen2: { qkvBias: 'always', oBias: 'never', mlpBias: 'never' },
+  qwen3: { qkvBias: 'config', oBias: 'config', mlpBias: 'never', qkNorm: true },
+};
+
+export const LLAMA_ARCHITECTURES = ['LlamaForCausalLM', 'MistralForCausalLM', 'Qwen2ForCausalLM', 'Qwen3ForCausalLM'];
+
+export function llamaSpec(c: ConfigReader, architecture: string): ArchSpec {
+  const modelType = c.oneOf('model_type', Object.keys(VARIANTS));
+  const variant = VARIANTS[modelType];
+  const l = readHeadLayout(c);
+  const bias = (rule: BiasRule, key: string) => rule === 'always' || (rule === 'config' && c.bool(key, false));
+  const qkvBias = bias(variant.qkvBias, 'attention_bias');
+  const oBias = bias(variant.oBias, 'attention_bias');
+  const mlpBias = bias(variant.mlpBias, 'mlp_bias');
+  const d = l.hidden;
+  const dh = l.headDim;
+  const layers = uniformLayers(l);
+
+  return {
+    family: 'llama',
+    architecture,
+    modelType,
+    hidden: d,
+    numLayers: l.numLayers,
+    vocab: l.vocab,
+    headDim: dh,
+    layers,
+    norm: { kind: 'rms', eps: c.positiveNumber('rms_norm_eps', 1e-6) },
+    qkNorm: variant.qkNorm ? 'rms' : undefined,
+    activation: c.oneOf('hidden_act', ACTIVATIONS, 'silu'),
+    gatedMlp: true,
+    parallelResidual: false,
+    rope: ropeFromConfig(c.json, dh, c.file),
+    slidingWindows: slidingWindows(c, l.numLayers, variant.slidingAllLayers ?? false),
+    tiedEmbeddings: c.bool('tie_word_embeddings', false),
+    layerWeights(i) {
+      const { heads: h, kvHeads: kv, intermediate: m } = layers[i];
+      const rows: WeightRow[] = [
+        { name: 'attn_norm.weight', tensor: 'input_layernorm.weight', shape: [d] },
+        { name: 'q.weight', tensor: 'self_attn.q_proj.weight', shape: [h * dh, d] },
+        { name: 'k.weight', tensor: 'self_attn.k_proj.weight', shape: [kv * dh, d] },
+        { name: 'v.weight', tensor: 'self_attn.v_proj.weight', shape: [kv * dh, d] },
+        { name: 'o.weight', tensor: 'self_attn.o_proj.weight', shape: [d, h * dh] },
+        { name: 'mlp_norm.weight', tensor: 'post_attention_layernorm.weight', shape: [d] },
+        { name: 'gate.weight', tensor: 'mlp.gate_proj.weight', shape: [m, d] },
+        { name: 'up.weight', tensor: 'mlp.up_proj.weight', shape: [m, d] },
+        { name: 'down.weight', tensor: 'mlp.down_proj.weight', shape: [d, m] },
+      ];
+      if (qkvBias) {
+        rows.push(
+          { name: 'q.bias', tensor: 'self_attn.q_proj.bias', shape: [h * dh] },
+          { name: 'k.bias', tensor: 'self_attn.k_proj.bias', shape: [kv * dh] },
+          { name: 'v.bias', tensor: 'self_attn.v_proj.bias', shape: [kv * dh] },
+        );
+      }
+      if (oBias) rows.push({ name: 'o.bias', tensor: 'self_attn.o_proj.bias', shape: [d] });
+      if (mlpBias) {
+        rows.push(
+          { name: 'gate.bias', tensor: 'mlp.gate_proj.bias', shape: [m] },
+          { name: 'up.bias', tensor: 'mlp.up_proj.bias', shape: [m] },
+          { name: 'down.bias', tensor: 'mlp.down_proj.bias', shape: [d] },
+        );
+      }
+      if (variant.qkNorm) {
+        rows.push(
+          { name: 'q_norm.weight', tensor: 'self_attn.q_norm.weight', shape: [dh] },
+          { name: 'k_norm.weight', tensor: 'self_attn.k_norm.weight', shape: [dh] },
+        );
+      }
+      return layerWeightsFrom(`model.layers.${i}`, rows);
+    },
+    globalWeights() {
+      const g: GlobalWeight[] = [
+        { name: 'embed.weight', shape: [l.vocab, d], source: { tensor: 'model.embed_tokens.weight' } },
+        { name: 'final_norm.weight', shape: [d], source: { tensor: 'model.norm.weight' } },
+      ];
+      if (!this.tiedEmbeddings) g.push({ name: 'lm_head.weight', shape: [l.vocab, d], source: { tensor: 'lm_head.weight' } });
+      return g;
+    },
+    configFor(shapes: LayerShape[]) {
+      return uniformConfig(c.json, shapes, dh);
+    },
+  };
+}

@@ -1,0 +1,81 @@
+/**
+ * Phi-1.5 / Phi-2 (PhiForCausalLM): one LayerNorm feeding attention and MLP in parallel,
+ * partial rotary, plain GELU MLP (fc1 -> act -> fc2), biases everywhere, lm_head bias.
+ * Logical names: fc1 is `up`, fc2 is `down`, the attention output `dense` is `o`.
+ */
+import { ConfigReader } from './config.js';
+import { ACTIVATIONS, layerWeightsFrom, readHeadLayout, uniformConfig, uniformLayers } from './common.js';
+import type { WeightRow } from './common.js';
+import { ropeFromConfig } from './rope.js';
+import type { ArchSpec, GlobalWeight, LayerShape } from './spec.js';
+
+export const PHI_ARCHITECTURES = ['PhiForCausalLM'];
+
+export function phiSpec(c: ConfigReader, architecture: string): ArchSpec {
+  c.oneOf('model_type', ['phi']);
+  const l = readHeadLayout(c);
+  const d = l.hidden;
+  const dh = l.headDim;
+  const layers = uniformLayers(l);
+  const qkLayerNorm = c.bool('qk_layernorm', false);
+
+  return {
+    family: 'phi',
+    architecture,
+    modelType: 'phi',
+    hidden: d,
+    numLayers: l.numLayers,
+    vocab: l.vocab,
+    headDim: dh,
+    layers,
+    norm: { kind: 'layernorm', eps: c.positiveNumber('layer_norm_eps', 1e-5) },
+    qkNorm: qkLayerNorm ? 'layernorm' : undefined,
+    activation: c.oneOf('hidden_act', ACTIVATIONS, 'gelu_new'),
+    gatedMlp: false,
+    parallelResidual: true,
+    rope: ropeFromConfig(c.json, dh, c.file),
+    slidingWindows: layers.map(() => undefined),
+    tiedEmbeddings: c.bool('tie_word_embeddings', false),
+    layerWeights(i) {
+      const { heads: h, kvHeads: kv, intermediate: m } = layers[i];
+      const rows: WeightRow[] = [
+        { name: 'attn_norm.weight', tensor: 'input_layernorm.weight', shape: [d] },
+        { name: 'attn_norm.bias', tensor: 'input_layernorm.bias', shape: [d] },
+        { name: 'q.weight', tensor: 'self_attn.q_proj.weight', shape: [h * dh, d] },
+        { name: 'q.bias', tensor: 'self_attn.q_proj.bias', shape: [h * dh] },
+        { name: 'k.weight', tensor: 'self_attn.k_proj.weight', shape: [kv * dh, d] },
+        { name: 'k.bias', tensor: 'self_attn.k_proj.bias', shape: [kv * dh] },
+        { name: 'v.weight', tensor: 'self_attn.v_proj.weight', shape: [kv * dh, d] },
+        { name: 'v.bias', tensor: 'self_attn.v_proj.bias', shape: [kv * dh] },
+        { name: 'o.weight', tensor: 'self_attn.dense.weight', shape: [d, h * dh] },
+        { name: 'o.bias', tensor: 'self_attn.dense.bias', shape: [d] },
+        { name: 'up.weight', tensor: 'mlp.fc1.weight', shape: [m, d] },
+        { name: 'up.bias', tensor: 'mlp.fc1.bias', shape: [m] },
+        { name: 'down.weight', tensor: 'mlp.fc2.weight', shape: [d, m] },
+        { name: 'down.bias', tensor: 'mlp.fc2.bias', shape: [d] },
+      ];
+      if (qkLayerNorm) {
+        rows.push(
+          { name: 'q_norm.weight', tensor: 'self_attn.q_layernorm.weight', shape: [dh] },
+          { name: 'q_norm.bias', tensor: 'self_attn.q_layernorm.bias', shape: [dh] },
+          { name: 'k_norm.weight', tensor: 'self_attn.k_layernorm.weight', shape: [dh] },
+          { name: 'k_norm.bias', tensor: 'self_attn.k_layernorm.bias', shape: [dh] },
+        );
+      }
+      return layerWeightsFrom(`model.layers.${i}`, rows);
+    },
+    globalWeights() {
+      const g: GlobalWeight[] = [
+        { name: 'embed.weight', shape: [l.vocab, d], source: { tensor: 'model.embed_tokens.weight' } },
+        { name: 'final_norm.weight', shape: [d], source: { tensor: 'model.final_layernorm.weight' } },
+        { name: 'final_norm.bias', shape: [d], source: { tensor: 'model.final_layernorm.bias' } },
+        { name: 'lm_head.bias', shape: [l.vocab], source: { tensor: 'lm_head.bias' } },
+      ];
+      if (!this.tiedEmbeddings) g.push({ name: 'lm_head.weight', shape: [l.vocab, d], source: { tensor: 'lm_head.weight' } });
+      return g;
+    },
+    configFor(shapes: LayerShape[]) {
+      return uniformConfig(c.json, shapes, dh);
+    },
+  };
+}

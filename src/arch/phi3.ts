@@ -1,0 +1,64 @@
+/**
+ * Phi-3 / Phi-3.5 / Phi-4-mini (Phi3ForCausalLM): LLaMA-like blocks whose q/k/v and gate/up
+ * projections are fused into one tensor each; partial rotary on Phi-4-mini, LongRoPE on the
+ * long-context variants. Fused tensors are exposed as row ranges of logical weights.
+ */
+import { ConfigReader } from './config.js';
+import { ACTIVATIONS, layerWeightsFrom, readHeadLayout, slidingWindows, uniformConfig, uniformLayers } from './common.js';
+import { ropeFromConfig } from './rope.js';
+import type { ArchSpec, GlobalWeight, LayerShape } from './spec.js';
+
+export const PHI3_ARCHITECTURES = ['Phi3ForCausalLM'];
+
+export function phi3Spec(c: ConfigReader, architecture: string): ArchSpec {
+  c.oneOf('model_type', ['phi3']);
+  const l = readHeadLayout(c);
+  const d = l.hidden;
+  const dh = l.headDim;
+  const layers = uniformLayers(l);
+
+  return {
+    family: 'phi3',
+    architecture,
+    modelType: 'phi3',
+    hidden: d,
+    numLayers: l.numLayers,
+    vocab: l.vocab,
+    headDim: dh,
+    layers,
+    norm: { kind: 'rms', eps: c.positiveNumber('rms_norm_eps', 1e-5) },
+    activation: c.oneOf('hidden_act', ACTIVATIONS, 'silu'),
+    gatedMlp: true,
+    parallelResidual: false,
+    rope: ropeFromConfig(c.json, dh, c.file),
+    slidingWindows: slidingWindows(c, l.numLayers, true),
+    tiedEmbeddings: c.bool('tie_word_embeddings', false),
+    layerWeights(i) {
+      const { heads: h, kvHeads: kv, intermediate: m } = layers[i];
+      const q = h * dh;
+      const k = kv * dh;
+      return layerWeightsFrom(`model.layers.${i}`, [
+        { name: 'attn_norm.weight', tensor: 'input_layernorm.weight', shape: [d] },
+        { name: 'q.weight', tensor: 'self_attn.qkv_proj.weight', shape: [q, d], rows: [0, q] },
+        { name: 'k.weight', tensor: 'self_attn.qkv_proj.weight', shape: [k, d], rows: [q, q + k] },
+        { name: 'v.weight', tensor: 'self_attn.qkv_proj.weight', shape: [k, d], rows: [q + k, q + 2 * k] },
+        { name: 'o.weight', tensor: 'self_attn.o_proj.weight', shape: [d, q] },
+        { name: 'mlp_norm.weight', tensor: 'post_attention_layernorm.weight', shape: [d] },
+        { name: 'gate.weight', tensor: 'mlp.gate_up_proj.weight', shape: [m, d], rows: [0, m] },
+        { name: 'up.weight', tensor: 'mlp.gate_up_proj.weight', shape: [m, d], rows: [m, 2 * m] },
+        { name: 'down.weight', tensor: 'mlp.down_proj.weight', shape: [d, m] },
+      ]);
+    },
+    globalWeights() {
+      const g: GlobalWeight[] = [
+        { name: 'embed.weight', shape: [l.vocab, d], source: { tensor: 'model.embed_tokens.weight' } },
+        { name: 'final_norm.weight', shape: [d], source: { tensor: 'model.norm.weight' } },
+      ];
+      if (!this.tiedEmbeddings) g.push({ name: 'lm_head.weight', shape: [l.vocab, d], source: { tensor: 'lm_head.weight' } });
+      return g;
+    },
+    configFor(shapes: LayerShape[]) {
+      return uniformConfig(c.json, shapes, dh);
+    },
+  };
+}

@@ -1,0 +1,200 @@
+/**
+ * One decoder layer as ONNX nodes, shared by the per-layer graph (weights as graph inputs, one
+ * session per layer shape) and the whole-model graph (weights as initializers).
+ *
+ * Hidden states flow as [N = B·T, d] so every projection is one Gemm; attention reshapes to
+ * [B, heads, T, head_dim]. Grouped-query attention needs no K/V copies: queries are viewed as
+ * [B, kv_heads, group, T, head_dim] and K/V as [B, kv_heads, 1, T, head_dim], and MatMul broadcasts.
+ */
+import type { ArchSpec, LayerShape, LayerWeightName } from '../arch/spec.js';
+import { int, ints } from './graph.js';
+import type { GraphBuilder } from './graph.js';
+import { activation } from './ops/activation.js';
+import { linear } from './ops/linear.js';
+import { norm } from './ops/norm.js';
+import { applyRope } from './ops/rope.js';
+
+/** Graph values every layer reads. */
+export interface LayerInputs {
+  /** [N, d] */
+  hidden: string;
+  /** int64 [2]: B, T — for reshapes between [N, ·] and [B, T, ·]. */
+  batchSeq: string;
+  /** Additive attention bias [B, 1, 1, T, T]: causal + padding (+ sliding window where the layer has one). */
+  attnBias: string;
+  /** [B, 1, T, rotary/2] */
+  cos: string;
+  sin: string;
+  /** [B, T] float, 1 = real token, 0 = padding; required for statistics taps. */
+  tokenWeight?: string;
+}
+
+/**
+ * What a layer can expose besides its output.
+ * - raw: the o_proj input [N, heads·head_dim] and the down_proj input [N, intermediate].
+ * - stats: per-sequence sums over real tokens, the running statistics every scorer needs:
+ *   headL1 [B, heads] = Σ_t ‖c_n[t]‖₁ (c_n: head n's contribution to the attention output),
+ *   oInSum/oInSq [B, heads·head_dim] = Σ_t x, Σ_t x² of the o_proj input,
+ *   mlpAbs/mlpSum/mlpSq [B, intermediate] = Σ_t |a|, Σ_t a, Σ_t a² of the down_proj input.
+ */
+export interface LayerTaps {
+  raw?: boolean;
+  stats?: boolean;
+}
+
+export const STAT_NAMES = ['headL1', 'oInSum', 'oInSq', 'mlpAbs', 'mlpSum', 'mlpSq'] as const;
+export type StatName = (typeof STAT_NAMES)[number];
+
+export interface LayerOutputs {
+  /** [N, d] */
+  hidden: string;
+  raw?: { oProjInput: string; downProjInput: string };
+  stats?: Record<StatName, string>;
+}
+
+export type WeightRef = (name: LayerWeightName) => string | undefined;
+
+export function emitDecoderLayer(
+  g: GraphBuilder,
+  spec: ArchSpec,
+  shape: LayerShape,
+  path: string,
+  io: LayerInputs,
+  weight: WeightRef,
+  taps: LayerTaps = {},
+): LayerOutputs {
+  const need = (name: LayerWeightName): string => {
+    const w = weight(name);
+    if (!w) throw new Error(`layer ${path}: missing weight ${name}`);
+    return w;
+  };
+  const normOf = (prefix: 'attn_norm' | 'mlp_norm' | 'q_norm' | 'k_norm', p: string, x: string, kind = spec.norm.kind) =>
+    norm(g, kind, p, x, need(`${prefix}.weight`), weight(`${prefix}.bias`), spec.norm.eps);
+
+  const h = normOf('attn_norm', `${path}/input_layernorm`, io.hidden);
+  const attn = emitAttention(g, spec, shape, `${path}/attn`, h, io, need, weight, normOf, taps);
+  const residual = g.op(`${path}/attn/residual/Add`, 'Add', [io.hidden, attn.output]);
+
+  const mlpIn = spec.parallelResidual ? h : normOf('mlp_norm', `${path}/post_attention_layernorm`, residual);
+  const mlp = emitMlp(g, spec, `${path}/mlp`, mlpIn, need, weight);
+  const hidden = g.op(`${path}/mlp/residual/Add`, 'Add', [residual, mlp.output]);
+
+  const out: LayerOutputs = { hidden };
+  if (taps.raw) out.raw = { oProjInput: attn.oProjInput, downProjInput: mlp.downProjInput };
+  if (taps.stats) {
+    if (!io.tokenWeight) throw new Error('statistics taps need a tokenWeight input');
+    out.stats = {
+      headL1: attn.headL1!,
+      ...featureStats(g, `${path}/attn/o_proj/stats`, attn.oProjInput, io, 'oIn'),
+      ...mlpStats(g, `${path}/mlp/down_proj/stats`, mlp.downProjInput, io),
+    } as Record<StatName, string>;
+  }
+  return out;
+}
+
+interface AttentionOut {
+  output: string;
+  oProjInput: string;
+  headL1?: string;
+}
+
+function emitAttention(
+  g: GraphBuilder,
+  spec: ArchSpec,
+  shape: LayerShape,
+  path: string,
+  h: string,
+  io: LayerInputs,
+  need: (n: LayerWeightName) => string,
+  weight: WeightRef,
+  normOf: (prefix: 'q_norm' | 'k_norm', p: string, x: string, kind?: ArchSpec['norm']['kind']) => string,
+  taps: LayerTaps,
+): AttentionOut {
+  const { heads, kvHeads } = shape;
+  const dh = spec.headDim;
+  const group = heads / kvHeads;
+
+  // [N, n·dh] -> [B, n, T, dh]
+  const toHeads = (name: string, x: string, n: number) => {
+    const target = g.op(`${path}/${name}/shape/Concat`, 'Concat', [io.batchSeq, g.i64([n, dh])], { axis: int(0) });
+    const bthd = g.op(`${path}/${name}/Reshape`, 'Reshape', [x, target]);
+    return g.op(`${path}/${name}/Transpose`, 'Transpose', [bthd], { perm: ints([0, 2, 1, 3]) });
+  };
+  let q = toHeads('q', linear(g, `${path}/q_proj`, h, need('q.weight'), weight('q.bias')), heads);
+  let k = toHeads('k', linear(g, `${path}/k_proj`, h, need('k.weight'), weight('k.bias')), kvHeads);
+  const v = toHeads('v', linear(g, `${path}/v_proj`, h, need('v.weight'), weight('v.bias')), kvHeads);
+  if (spec.qkNorm) {
+    q = normOf('q_norm', `${path}/q_norm`, q, spec.qkNorm);
+    k = normOf('k_norm', `${path}/k_norm`, k, spec.qkNorm);
+  }
+  q = applyRope(g, `${path}/q_rope`, q, io.cos, io.sin, spec.rope.rotaryDim, dh);
+  k = applyRope(g, `${path}/k_rope`, k, io.cos, io.sin, spec.rope.rotaryDim, dh);
+
+  const q5 = g.op(`${path}/q/group/Reshape`, 'Reshape', [q, g.i64([0, kvHeads, group, -1, dh])]); // [B, kv, group, T, dh]
+  const k5t = g.op(`${path}/k/group/Transpose`, 'Transpose', [g.op(`${path}/k/group/Unsqueeze`, 'Unsqueeze', [k, g.i64([2])])], {
+    perm: ints([0, 1, 2, 4, 3]),
+  }); // [B, kv, 1, dh, T]
+  const v5 = g.op(`${path}/v/group/Unsqueeze`, 'Unsqueeze', [v, g.i64([2])]); // [B, kv, 1, T, dh]
+  const scores = g.op(`${path}/scores/Mul`, 'Mul', [g.op(`${path}/scores/MatMul`, 'MatMul', [q5, k5t]), g.f32(1 / Math.sqrt(dh))]);
+  const probs = g.op(`${path}/Softmax`, 'Softmax', [g.op(`${path}/scores/Add`, 'Add', [scores, io.attnBias])], { axis: int(-1) });
+  const ctx5 = g.op(`${path}/context/MatMul`, 'MatMul', [probs, v5]); // [B, kv, group, T, dh]
+  const ctx = g.op(`${path}/context/Reshape`, 'Reshape', [ctx5, g.i64([0, heads, -1, dh])]); // [B, H, T, dh]
+  const bthd = g.op(`${path}/context/Transpose`, 'Transpose', [ctx], { perm: ints([0, 2, 1, 3]) });
+  const oProjInput = g.op(`${path}/context/flat/Reshape`, 'Reshape', [bthd, g.i64([-1, heads * dh])]); // [N, H·dh]
+  const output = linear(g, `${path}/o_proj`, oProjInput, need('o.weight'), weight('o.bias'));
+
+  const result: AttentionOut = { output, oProjInput };
+  if (taps.stats) result.headL1 = headContributionL1(g, `${path}/o_proj/head_l1`, ctx, need('o.weight'), heads, dh, spec.hidden, io);
+  return result;
+}
+
+/**
+ * Σ over real tokens of ‖h_n[t] · W_O,nᵀ‖₁ per head — AMP's head score numerator.
+ *
+ *   W_O [d, H·dh] ─Reshape─▶ [d, H, dh] ─Transpose─▶ [H, dh, d]
+ *   ctx [B, H, T, dh] ─MatMul─▶ [B, H, T, d] ─Abs─ReduceSum(d)─▶ [B, H, T] ─·w─ReduceSum(T)─▶ [B, H]
+ */
+function headContributionL1(g: GraphBuilder, path: string, ctx: string, oWeight: string, heads: number, dh: number, d: number, io: LayerInputs): string {
+  const perHead = g.op(`${path}/W/Transpose`, 'Transpose', [g.op(`${path}/W/Reshape`, 'Reshape', [oWeight, g.i64([d, heads, dh])])], {
+    perm: ints([1, 2, 0]),
+  });
+  const contrib = g.op(`${path}/MatMul`, 'MatMul', [ctx, perHead]);
+  const l1 = g.op(`${path}/ReduceSum`, 'ReduceSum', [g.op(`${path}/Abs`, 'Abs', [contrib]), g.i64([3])], { keepdims: int(0) });
+  const w = g.op(`${path}/weight/Unsqueeze`, 'Unsqueeze', [io.tokenWeight!, g.i64([1])]); // [B, 1, T]
+  return g.op(`${path}/tokens/ReduceSum`, 'ReduceSum', [g.op(`${path}/weight/Mul`, 'Mul', [l1, w]), g.i64([2])], { keepdims: int(0) });
+}
+
+/** Σ_t w_t·x and Σ_t w_t·x² per feature of an [N, F] activation, as [B, F]. */
+function featureStats(g: GraphBuilder, path: string, x: string, io: LayerInputs, prefix: 'oIn' | 'mlp'): Record<string, string> {
+  const btf = g.op(`${path}/Reshape`, 'Reshape', [x, g.op(`${path}/shape/Concat`, 'Concat', [io.batchSeq, g.i64([-1])], { axis: int(0) })]);
+  const w = g.op(`${path}/weight/Unsqueeze`, 'Unsqueeze', [io.tokenWeight!, g.i64([2])]); // [B, T, 1]
+  const weighted = g.op(`${path}/weight/Mul`, 'Mul', [btf, w]);
+  const sum = g.op(`${path}/sum/ReduceSum`, 'ReduceSum', [weighted, g.i64([1])], { keepdims: int(0) });
+  const sq = g.op(`${path}/sq/ReduceSum`, 'ReduceSum', [g.op(`${path}/sq/Mul`, 'Mul', [weighted, btf]), g.i64([1])], { keepdims: int(0) });
+  return { [`${prefix}Sum`]: sum, [`${prefix}Sq`]: sq };
+}
+
+function mlpStats(g: GraphBuilder, path: string, a: string, io: LayerInputs): Record<string, string> {
+  const stats = featureStats(g, path, a, io, 'mlp');
+  const btf = g.op(`${path}/abs/Reshape`, 'Reshape', [g.op(`${path}/Abs`, 'Abs', [a]), g.op(`${path}/abs/shape/Concat`, 'Concat', [io.batchSeq, g.i64([-1])], { axis: int(0) })]);
+  const w = g.op(`${path}/abs/weight/Unsqueeze`, 'Unsqueeze', [io.tokenWeight!, g.i64([2])]);
+  const abs = g.op(`${path}/abs/ReduceSum`, 'ReduceSum', [g.op(`${path}/abs/weight/Mul`, 'Mul', [btf, w]), g.i64([1])], { keepdims: int(0) });
+  return { ...stats, mlpAbs: abs };
+}
+
+interface MlpOut {
+  output: string;
+  downProjInput: string;
+}
+
+function emitMlp(g: GraphBuilder, spec: ArchSpec, path: string, x: string, need: (n: LayerWeightName) => string, weight: WeightRef): MlpOut {
+  let a: string;
+  if (spec.gatedMlp) {
+    const gate = linear(g, `${path}/gate_proj`, x, need('gate.weight'), weight('gate.bias'));
+    const up = linear(g, `${path}/up_proj`, x, need('up.weight'), weight('up.bias'));
+    a = g.op(`${path}/gated/Mul`, 'Mul', [activation(g, spec.activation, `${path}/act`, gate), up]);
+  } else {
+    a = activation(g, spec.activation, `${path}/act`, linear(g, `${path}/fc1`, x, need('up.weight'), weight('up.bias')));
+  }
+  return { output: linear(g, `${path}/down_proj`, a, need('down.weight'), weight('down.bias')), downProjInput: a };
+}

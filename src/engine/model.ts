@@ -1,0 +1,72 @@
+/**
+ * The whole model as one ONNX graph, weights as initializers (so onnxruntime can pre-pack them):
+ *
+ *   input_ids ─Gather(embed)─▶ layer 0 … layer L-1 ─final norm─lm_head─▶ logits [B, T, V]
+ *
+ * Used for logits, perplexity and evaluation. Pruning streams layers instead (layer-runner.ts).
+ */
+import type { ArchSpec, GlobalWeightName, LayerWeightName } from '../arch/spec.js';
+import { GraphBuilder, ElemType, int } from './graph.js';
+import { emitDecoderLayer } from './layer.js';
+import { linear } from './ops/linear.js';
+import { norm } from './ops/norm.js';
+import { biasInputName } from './prepared-batch.js';
+
+export const VERSION = '0.1.0';
+
+export interface ModelWeights {
+  globals: Map<GlobalWeightName, Float32Array>;
+  layers: Map<LayerWeightName, Float32Array>[];
+}
+
+function bytesOf(a: Float32Array): Uint8Array {
+  return new Uint8Array(a.buffer, a.byteOffset, a.byteLength);
+}
+
+export function buildModelGraph(spec: ArchSpec, weights: ModelWeights): Uint8Array {
+  const g = new GraphBuilder('amp-prune-causal-lm');
+  const half = spec.rope.rotaryDim / 2;
+  const ids = g.input('input_ids', ElemType.INT64, ['batch', 'seq']);
+  const biases = new Map<number | undefined, string>();
+  for (const w of new Set(spec.slidingWindows)) {
+    biases.set(w, g.input(biasInputName(w), ElemType.FLOAT, ['batch', 1, 1, 'seq', 'seq']));
+  }
+  const cos = g.input('cos', ElemType.FLOAT, ['batch', 1, 'seq', half]);
+  const sin = g.input('sin', ElemType.FLOAT, ['batch', 1, 'seq', half]);
+
+  const global = (name: GlobalWeightName): string | undefined => {
+    const data = weights.globals.get(name);
+    if (!data) return undefined;
+    const shape = spec.globalWeights().find((w) => w.name === name)!.shape;
+    return g.initializer({ name: `model.${name}`, elemType: ElemType.FLOAT, dims: shape, raw: bytesOf(data) });
+  };
+  const embed = global('embed.weight')!;
+  const batchSeq = g.op('/model/shape/Shape', 'Shape', [ids]);
+  const flatIds = g.op('/model/embed_tokens/Reshape', 'Reshape', [ids, g.i64([-1])]);
+  let hidden = g.op('/model/embed_tokens/Gather', 'Gather', [embed, flatIds], { axis: int(0) });
+
+  for (let i = 0; i < spec.numLayers; i++) {
+    const layerWeights = weights.layers[i];
+    const shapes = new Map(spec.layerWeights(i).map((w) => [w.name, w.shape]));
+    const names = new Map<LayerWeightName, string>();
+    const weight = (name: LayerWeightName) => {
+      const data = layerWeights.get(name);
+      if (!data) return undefined;
+      let n = names.get(name);
+      if (!n) {
+        n = g.initializer({ name: `model.layers.${i}.${name}`, elemType: ElemType.FLOAT, dims: shapes.get(name)!, raw: bytesOf(data) });
+        names.set(name, n);
+      }
+      return n;
+    };
+    const io = { hidden, batchSeq, attnBias: biases.get(spec.slidingWindows[i])!, cos, sin };
+    hidden = emitDecoderLayer(g, spec, spec.layers[i], `/model/layers.${i}`, io, weight).hidden;
+  }
+
+  const normed = norm(g, spec.norm.kind, '/model/norm', hidden, global('final_norm.weight')!, global('final_norm.bias'), spec.norm.eps);
+  const lmHead = spec.tiedEmbeddings ? embed : global('lm_head.weight')!;
+  const logits2d = linear(g, '/lm_head', normed, lmHead, global('lm_head.bias'));
+  const target = g.op('/lm_head/shape/Concat', 'Concat', [batchSeq, g.i64([spec.vocab])], { axis: int(0) });
+  g.output(g.op('/lm_head/Reshape', 'Reshape', [logits2d, target]), 'logits', ElemType.FLOAT, ['batch', 'seq', spec.vocab]);
+  return g.toBytes(VERSION);
+}

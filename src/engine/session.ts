@@ -1,0 +1,84 @@
+/**
+ * The only module that imports onnxruntime. Sessions are created from graph bytes with the
+ * execution provider the user picked; results come back as plain typed arrays.
+ */
+import os from 'node:os';
+import * as ort from 'onnxruntime-node';
+import { UserError } from '../errors.js';
+
+export const DEVICES = ['cpu', 'cuda', 'webgpu', 'dml', 'coreml'] as const;
+export type Device = (typeof DEVICES)[number];
+
+export interface SessionOptions {
+  device?: Device;
+  /** Intra-op threads; default: every core. */
+  threads?: number;
+}
+
+export type FeedTensor =
+  | { type: 'float32'; data: Float32Array; dims: readonly number[] }
+  | { type: 'int64'; data: BigInt64Array; dims: readonly number[] };
+
+export interface OutputTensor {
+  data: Float32Array;
+  dims: number[];
+}
+
+export function parseDevice(value: string): Device {
+  if (!(DEVICES as readonly string[]).includes(value)) {
+    throw new UserError(`unknown device '${value}' (choose one of: ${DEVICES.join(', ')})`);
+  }
+  return value as Device;
+}
+
+/** Execution providers this onnxruntime-node build ships. */
+export function availableDevices(): string[] {
+  return ort.listSupportedBackends().map((b) => b.name);
+}
+
+export class OrtSession {
+  private constructor(private readonly session: ort.InferenceSession) {}
+
+  static async create(model: Uint8Array, opts: SessionOptions = {}): Promise<OrtSession> {
+    const device = opts.device ?? 'cpu';
+    const available = availableDevices();
+    if (!available.includes(device)) {
+      throw new UserError(`device '${device}' is not available in this onnxruntime-node build (available: ${available.join(', ')})`);
+    }
+    try {
+      const session = await ort.InferenceSession.create(model, {
+        executionProviders: [device],
+        intraOpNumThreads: opts.threads ?? os.availableParallelism(),
+        interOpNumThreads: 1,
+        graphOptimizationLevel: 'all',
+        logSeverityLevel: 3,
+      });
+      return new OrtSession(session);
+    } catch (e) {
+      if (device !== 'cpu') {
+        throw new UserError(`device '${device}' could not start: ${(e as Error).message.split('\n')[0]}`);
+      }
+      throw e;
+    }
+  }
+
+  async run(feeds: Record<string, FeedTensor>, outputs?: readonly string[]): Promise<Record<string, OutputTensor>> {
+    const ortFeeds: Record<string, ort.Tensor> = {};
+    for (const [name, t] of Object.entries(feeds)) ortFeeds[name] = new ort.Tensor(t.type, t.data, t.dims);
+    const result = outputs ? await this.session.run(ortFeeds, outputs as string[]) : await this.session.run(ortFeeds);
+    const out: Record<string, OutputTensor> = {};
+    for (const [name, t] of Object.entries(result)) {
+      out[name] = { data: t.data as Float32Array, dims: [...t.dims] };
+      t.dispose?.();
+    }
+    return out;
+  }
+
+  get inputNames(): readonly string[] {
+    return this.session.inputNames;
+  }
+
+  async release(): Promise<void> {
+    await this.session.release();
+  }
+}
