@@ -19,7 +19,7 @@ const VARIANTS: Record<string, { qkvBias: BiasRule; oBias: BiasRule; mlpBias: Bi
 
 export const LLAMA_ARCHITECTURES = ['LlamaForCausalLM', 'MistralForCausalLM', 'Qwen2ForCausalLM', 'Qwen3ForCausalLM'];
 
-export function llamaSpec(c: ConfigReader, architecture: string): ArchSpec {
+export function llamaSpec(c: ConfigReader, architecture: string, shapes?: LayerShape[]): ArchSpec {
   const modelType = c.oneOf('model_type', Object.keys(VARIANTS));
   const variant = VARIANTS[modelType];
   const l = readHeadLayout(c);
@@ -29,7 +29,7 @@ export function llamaSpec(c: ConfigReader, architecture: string): ArchSpec {
   const mlpBias = bias(variant.mlpBias, 'mlp_bias');
   const d = l.hidden;
   const dh = l.headDim;
-  const layers = uniformLayers(l);
+  const layers = shapes ?? uniformLayers(l);
 
   return {
     family: 'llama',
@@ -91,6 +91,9 @@ export function llamaSpec(c: ConfigReader, architecture: string): ArchSpec {
       ];
       if (!this.tiedEmbeddings) g.push({ name: 'lm_head.weight', shape: [l.vocab, d], source: { tensor: 'lm_head.weight' } });
       return g;
+    },
+    withLayers(newShapes: LayerShape[]) {
+      return llamaSpec(c, architecture, newShapes);
     },
     configFor(shapes: LayerShape[]) {
       return uniformConfig(c.json, shapes, dh);

@@ -11,12 +11,12 @@ import type { ArchSpec, GlobalWeight, LayerShape } from './spec.js';
 
 export const PHI_ARCHITECTURES = ['PhiForCausalLM'];
 
-export function phiSpec(c: ConfigReader, architecture: string): ArchSpec {
+export function phiSpec(c: ConfigReader, architecture: string, shapes?: LayerShape[]): ArchSpec {
   c.oneOf('model_type', ['phi']);
   const l = readHeadLayout(c);
   const d = l.hidden;
   const dh = l.headDim;
-  const layers = uniformLayers(l);
+  const layers = shapes ?? uniformLayers(l);
   const qkLayerNorm = c.bool('qk_layernorm', false);
 
   return {
@@ -73,6 +73,9 @@ export function phiSpec(c: ConfigReader, architecture: string): ArchSpec {
       ];
       if (!this.tiedEmbeddings) g.push({ name: 'lm_head.weight', shape: [l.vocab, d], source: { tensor: 'lm_head.weight' } });
       return g;
+    },
+    withLayers(newShapes: LayerShape[]) {
+      return phiSpec(c, architecture, newShapes);
     },
     configFor(shapes: LayerShape[]) {
       return uniformConfig(c.json, shapes, dh);

@@ -10,12 +10,12 @@ import type { ArchSpec, GlobalWeight, LayerShape } from './spec.js';
 
 export const PHI3_ARCHITECTURES = ['Phi3ForCausalLM'];
 
-export function phi3Spec(c: ConfigReader, architecture: string): ArchSpec {
+export function phi3Spec(c: ConfigReader, architecture: string, shapes?: LayerShape[]): ArchSpec {
   c.oneOf('model_type', ['phi3']);
   const l = readHeadLayout(c);
   const d = l.hidden;
   const dh = l.headDim;
-  const layers = uniformLayers(l);
+  const layers = shapes ?? uniformLayers(l);
 
   return {
     family: 'phi3',
@@ -56,6 +56,9 @@ export function phi3Spec(c: ConfigReader, architecture: string): ArchSpec {
       ];
       if (!this.tiedEmbeddings) g.push({ name: 'lm_head.weight', shape: [l.vocab, d], source: { tensor: 'lm_head.weight' } });
       return g;
+    },
+    withLayers(newShapes: LayerShape[]) {
+      return phi3Spec(c, architecture, newShapes);
     },
     configFor(shapes: LayerShape[]) {
       return uniformConfig(c.json, shapes, dh);

@@ -74,6 +74,8 @@ export interface ArchSpec {
   /** Logical weights of layer i (names, shapes, checkpoint sources). */
   layerWeights(layer: number): LayerWeight[];
   globalWeights(): GlobalWeight[];
+  /** The same model with other layer widths (a pruned model). */
+  withLayers(layers: LayerShape[]): ArchSpec;
   /** config.json rewritten for new layer shapes (uniform only; see plan for non-uniform). */
   configFor(layers: LayerShape[]): Record<string, unknown>;
 }

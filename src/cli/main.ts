@@ -1,0 +1,37 @@
+/**
+ * The CLI's single exit point: runs the program, turns typed errors into one-line messages and
+ * exit codes. A UserError prints `amp-prune: error: <message>` (stack only with --debug); anything
+ * else is a bug and says so.
+ */
+import { CommanderError } from 'commander';
+import { UserError } from '../errors.js';
+import { buildProgram } from './program.js';
+
+export const EXIT_USER_ERROR = 1;
+export const EXIT_USAGE = 2;
+export const EXIT_INTERNAL = 70;
+
+export async function main(argv: string[]): Promise<void> {
+  const debug = argv.includes('--debug');
+  try {
+    await buildProgram().parseAsync(argv, { from: 'user' });
+  } catch (error) {
+    process.exitCode = report(error, debug);
+  }
+}
+
+function report(error: unknown, debug: boolean): number {
+  if (error instanceof CommanderError) {
+    // commander already printed its message (or the help text)
+    return error.exitCode === 0 ? 0 : EXIT_USAGE;
+  }
+  if (error instanceof UserError) {
+    console.error(`amp-prune: error: ${error.message}`);
+    if (debug) console.error(error.stack);
+    return EXIT_USER_ERROR;
+  }
+  const message = error instanceof Error ? error.message.split('\n')[0] : String(error);
+  console.error(`amp-prune: internal error: ${message}`);
+  console.error(debug && error instanceof Error ? error.stack : '(run again with --debug for the stack trace; please report it)');
+  return EXIT_INTERNAL;
+}

@@ -1,0 +1,108 @@
+/**
+ * Runs one decoder layer at a time with its weights fed as graph inputs, so a model of any depth
+ * streams through one session per distinct layer shape. This is how scoring sees activations
+ * without the whole model in memory.
+ */
+import type { ArchSpec, LayerShape, LayerWeightName } from '../arch/spec.js';
+import { ElemType, GraphBuilder } from './graph.js';
+import { emitDecoderLayer, STAT_NAMES } from './layer.js';
+import type { LayerTaps, StatName } from './layer.js';
+import { VERSION } from './model.js';
+import type { PreparedBatch } from './prepared-batch.js';
+import { OrtSession } from './session.js';
+import type { FeedTensor, OutputTensor, SessionOptions } from './session.js';
+
+export interface LayerResult {
+  /** [B, T, d] */
+  hidden: Float32Array;
+  raw?: { oProjInput: OutputTensor; downProjInput: OutputTensor };
+  stats?: Record<StatName, OutputTensor>;
+}
+
+/** The per-layer graph: inputs hidden [B,T,d], attn_bias, cos, sin, (token_weight), and every weight by logical name. */
+export function buildLayerGraph(spec: ArchSpec, layer: number, taps: LayerTaps): Uint8Array {
+  const shape = spec.layers[layer];
+  const g = new GraphBuilder(`amp-prune-layer-${shape.heads}h-${shape.kvHeads}kv-${shape.intermediate}i`);
+  const half = spec.rope.rotaryDim / 2;
+  const hiddenIn = g.input('hidden', ElemType.FLOAT, ['batch', 'seq', spec.hidden]);
+  const attnBias = g.input('attn_bias', ElemType.FLOAT, ['batch', 1, 1, 'seq', 'seq']);
+  const cos = g.input('cos', ElemType.FLOAT, ['batch', 1, 'seq', half]);
+  const sin = g.input('sin', ElemType.FLOAT, ['batch', 1, 'seq', half]);
+  const tokenWeight = taps.stats ? g.input('token_weight', ElemType.FLOAT, ['batch', 'seq']) : undefined;
+  const weights = new Map(spec.layerWeights(layer).map((w) => [w.name, g.input(w.name, ElemType.FLOAT, w.shape)]));
+
+  const shapeOf = g.op('/layer/shape/Shape', 'Shape', [hiddenIn]);
+  const batchSeq = g.op('/layer/shape/Slice', 'Slice', [shapeOf, g.i64([0]), g.i64([2])]);
+  const hidden = g.op('/layer/flatten/Reshape', 'Reshape', [hiddenIn, g.i64([-1, spec.hidden])]);
+  const out = emitDecoderLayer(g, spec, shape, '/layer', { hidden, batchSeq, attnBias, cos, sin, tokenWeight }, (n) => weights.get(n), taps);
+
+  g.output(g.op('/layer/unflatten/Reshape', 'Reshape', [out.hidden, shapeOf]), 'hidden_out', ElemType.FLOAT, ['batch', 'seq', spec.hidden]);
+  if (out.raw) {
+    g.output(out.raw.oProjInput, 'o_proj_input', ElemType.FLOAT, ['tokens', shape.heads * spec.headDim]);
+    g.output(out.raw.downProjInput, 'down_proj_input', ElemType.FLOAT, ['tokens', shape.intermediate]);
+  }
+  if (out.stats) for (const s of STAT_NAMES) g.output(out.stats[s], `stat_${s}`, ElemType.FLOAT, ['batch', 'features']);
+  return g.toBytes(VERSION);
+}
+
+function shapeKey(shape: LayerShape, taps: LayerTaps): string {
+  return `${shape.heads}/${shape.kvHeads}/${shape.intermediate}/${taps.raw ? 'raw' : ''}${taps.stats ? 'stats' : ''}`;
+}
+
+export class LayerRunner {
+  private readonly sessions = new Map<string, Promise<OrtSession>>();
+
+  constructor(
+    readonly spec: ArchSpec,
+    private readonly opts: SessionOptions = {},
+  ) {}
+
+  private session(layer: number, taps: LayerTaps): Promise<OrtSession> {
+    const key = shapeKey(this.spec.layers[layer], taps);
+    let s = this.sessions.get(key);
+    if (!s) {
+      s = OrtSession.create(buildLayerGraph(this.spec, layer, taps), this.opts);
+      this.sessions.set(key, s);
+    }
+    return s;
+  }
+
+  async run(
+    layer: number,
+    hidden: Float32Array,
+    batch: PreparedBatch,
+    weights: Map<LayerWeightName, Float32Array>,
+    taps: LayerTaps = {},
+  ): Promise<LayerResult> {
+    const { batch: B, seqLen: T } = batch.tokens;
+    const feeds: Record<string, FeedTensor> = {
+      hidden: { type: 'float32', data: hidden, dims: [B, T, this.spec.hidden] },
+      attn_bias: batch.attnBias(this.spec.slidingWindows[layer]),
+      cos: batch.cos,
+      sin: batch.sin,
+    };
+    if (taps.stats) feeds.token_weight = batch.tokenWeight;
+    for (const w of this.spec.layerWeights(layer)) {
+      const data = weights.get(w.name);
+      if (!data) throw new Error(`layer ${layer}: weight ${w.name} not provided`);
+      feeds[w.name] = { type: 'float32', data, dims: w.shape };
+    }
+    const out = await (await this.session(layer, taps)).run(feeds);
+    const result: LayerResult = { hidden: out.hidden_out.data };
+    if (taps.raw) result.raw = { oProjInput: out.o_proj_input, downProjInput: out.down_proj_input };
+    if (taps.stats) result.stats = Object.fromEntries(STAT_NAMES.map((s) => [s, out[`stat_${s}`]])) as Record<StatName, OutputTensor>;
+    return result;
+  }
+
+  async close(): Promise<void> {
+    for (const s of this.sessions.values()) await (await s).release();
+    this.sessions.clear();
+  }
+}
+
+/** Embedding lookup for the streaming path: rows of the embedding matrix, [B, T, d]. */
+export function embed(table: Float32Array, ids: Int32Array, hidden: number): Float32Array {
+  const out = new Float32Array(ids.length * hidden);
+  ids.forEach((id, i) => out.set(table.subarray(id * hidden, (id + 1) * hidden), i * hidden));
+  return out;
+}
