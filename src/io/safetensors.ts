@@ -16,15 +16,16 @@ import { FileError } from '../errors.js';
 import { type Dtype, type FloatDtype, ELEMENT_SIZE, isDtype, isFloatDtype, toFloat32 } from './dtype.js';
 import { statModelDir } from './checkpoint.js';
 
+/** Frozen: one object per tensor is shared by every caller of `info()`. */
 export interface TensorInfo {
-  name: string;
-  dtype: Dtype;
-  shape: number[];
-  byteLength: number;
+  readonly name: string;
+  readonly dtype: Dtype;
+  readonly shape: readonly number[];
+  readonly byteLength: number;
   /** The file that holds the tensor's data. */
-  file: string;
+  readonly file: string;
   /** Absolute byte offset of the data in `file`. */
-  offset: number;
+  readonly offset: number;
 }
 
 /** Read access shared by a single file and a (possibly sharded) model folder. */
@@ -49,7 +50,7 @@ export function elementCount(shape: readonly number[]): number {
 
 interface ParsedHeader {
   /** Tensors in data order. */
-  tensors: TensorInfo[];
+  tensors: readonly TensorInfo[];
   metadata: Record<string, string>;
 }
 
@@ -57,6 +58,7 @@ interface ParsedHeader {
 export class SafetensorsFile implements TensorSource {
   private readonly byName: Map<string, TensorInfo>;
   private handlePromise: Promise<FileHandle> | undefined;
+  private closed = false;
 
   private constructor(
     readonly path: string,
@@ -109,6 +111,8 @@ export class SafetensorsFile implements TensorSource {
 
   async readRaw(name: string): Promise<Uint8Array> {
     const { offset, byteLength } = this.info(name);
+    // Without this, a read after close() would silently reopen (and leak) a handle.
+    if (this.closed) throw new Error(`${this.path}: readRaw("${name}") after close()`);
     // Unpooled and uninitialised (every byte is overwritten): the data starts at byte 0 of its
     // own memory, so F32 views need no copy. Returned as a plain Uint8Array, not a Buffer.
     const bytes = new Uint8Array(Buffer.allocUnsafeSlow(byteLength).buffer, 0, byteLength);
@@ -132,6 +136,7 @@ export class SafetensorsFile implements TensorSource {
   async close(): Promise<void> {
     const pending = this.handlePromise;
     this.handlePromise = undefined;
+    this.closed = true;
     // A handle whose lazy open failed has nothing to close; that error was already reported.
     const handle = await pending?.catch(() => undefined);
     await handle?.close();
@@ -230,7 +235,7 @@ function parseTensorEntry(file: string, name: string, entry: unknown, dataStart:
         `but shape [${shape.join(', ')}] of ${dtype} needs ${byteLength}`,
     );
   }
-  return { name, dtype, shape, byteLength, file, offset: dataStart + offsets[0] };
+  return Object.freeze({ name, dtype, shape: Object.freeze(shape), byteLength, file, offset: dataStart + offsets[0] });
 }
 
 /** Sorts `tensors` into data order and checks that they cover the data section exactly. */
