@@ -13,4 +13,5 @@ export { padBatch } from './engine/batch.js';
 export type { TokenBatch } from './engine/batch.js';
 export { availableDevices, DEVICES } from './engine/session.js';
 export type { Device, SessionOptions, OutputTensor } from './engine/session.js';
-export { TensorStore, SafetensorsFile, SafetensorsWriter } from './io/safetensors.js';
+export { SafetensorsFile, SafetensorsWriter } from './io/safetensors.js';
+export { TensorStore } from './io/tensor-store.js';

@@ -7,7 +7,7 @@ import { specFromConfig } from '../arch/registry.js';
 import type { ArchSpec, GlobalWeight, GlobalWeightName, LayerWeight, LayerWeightName } from '../arch/spec.js';
 import { FileError } from '../errors.js';
 import { readModelConfig } from '../io/checkpoint.js';
-import { TensorStore } from '../io/safetensors.js';
+import { TensorStore } from '../io/tensor-store.js';
 
 export interface Checkpoint {
   dir: string;

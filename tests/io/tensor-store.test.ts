@@ -4,7 +4,8 @@ import path from 'node:path';
 import { describe, test } from 'node:test';
 import { FileError } from '../../src/errors.js';
 import { fromFloat32 } from '../../src/io/dtype.js';
-import { TensorStore, writeSafetensors } from '../../src/io/safetensors.js';
+import { writeSafetensors } from '../../src/io/safetensors.js';
+import { TensorStore } from '../../src/io/tensor-store.js';
 import { f32Bytes, rawSafetensors, rejectsWithFileError, tempDir } from './helpers.js';
 
 const INDEX = 'model.safetensors.index.json';
