@@ -37,6 +37,9 @@ export interface PlanOptions {
   skipLayers: number[];
 }
 
+/** What the uniform and global allocations read (a file allocation needs only `gqa` and `skipLayers`). */
+export type RatioOptions = Pick<PlanOptions, 'ratio' | 'gqa' | 'align'> & { skipLayers: readonly number[] };
+
 export interface LayerPlan {
   /** Kept query-head indices, ascending. */
   heads: number[];
