@@ -1,3 +1,3 @@
 #!/usr/bin/env node
-// Thin launcher: the compiled CLI lives in dist/ (npm run build).
-import('../dist/cli/main.js').then((m) => m.main(process.argv.slice(2)));
+// Thin launcher for the compiled CLI (built into dist/ by `npm install` / `npm run build`).
+import '../dist/cli/bin.js';

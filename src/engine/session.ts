@@ -6,6 +6,10 @@ import os from 'node:os';
 import * as ort from 'onnxruntime-node';
 import { UserError } from '../errors.js';
 
+// onnxruntime's own logger writes multi-line native messages to stderr; failures reach the user
+// as one-line errors instead. AMP_PRUNE_ORT_LOG=verbose|info|warning|error brings the log back.
+ort.env.logLevel = (process.env.AMP_PRUNE_ORT_LOG as typeof ort.env.logLevel | undefined) ?? 'fatal';
+
 export const DEVICES = ['cpu', 'cuda', 'webgpu', 'dml', 'coreml'] as const;
 export type Device = (typeof DEVICES)[number];
 
@@ -51,12 +55,14 @@ export class OrtSession {
         intraOpNumThreads: opts.threads ?? os.availableParallelism(),
         interOpNumThreads: 1,
         graphOptimizationLevel: 'all',
-        logSeverityLevel: 3,
+        // onnxruntime logs provider start-up failures itself; we report them in one line instead
+        logSeverityLevel: device === 'cpu' ? 3 : 4,
       });
       return new OrtSession(session);
     } catch (e) {
       if (device !== 'cpu') {
-        throw new UserError(`device '${device}' could not start: ${(e as Error).message.split('\n')[0]}`);
+        const hint = device === 'cuda' ? ' (onnxruntime-node needs its CUDA 12 binaries: reinstall it with ONNXRUNTIME_NODE_INSTALL_CUDA=v12 on a machine with CUDA and cuDNN)' : '';
+        throw new UserError(`device '${device}' could not start: ${(e as Error).message.split('\n')[0]}${hint}`);
       }
       throw e;
     }
