@@ -35,8 +35,35 @@ export function readHeadLayout(c: ConfigReader): HeadLayout {
   };
 }
 
-export function uniformLayers(l: HeadLayout): LayerShape[] {
+/** Config key amp-prune writes for per-layer widths (non-uniform pruning); stock loaders ignore it. */
+export const LAYER_WIDTHS_KEY = 'amp_prune_layer_widths';
+
+/**
+ * Per-layer widths: uniform from the stock fields, or the list amp-prune wrote for a
+ * non-uniformly pruned model ({num_attention_heads, num_key_value_heads, intermediate_size} each).
+ */
+export function uniformLayers(l: HeadLayout, c?: ConfigReader): LayerShape[] {
+  const listed = c?.json[LAYER_WIDTHS_KEY];
+  if (c && listed !== undefined && listed !== null) {
+    if (!Array.isArray(listed) || listed.length !== l.numLayers) return c.fail(`${LAYER_WIDTHS_KEY} must list ${l.numLayers} layers`);
+    return (listed as unknown[]).map((entry: unknown, i: number) => {
+      const e = (entry ?? {}) as Record<string, unknown>;
+      const get = (k: string) => {
+        const v = e[k];
+        if (typeof v !== 'number' || !Number.isInteger(v) || v <= 0) c.fail(`${LAYER_WIDTHS_KEY}[${i}].${k} must be a positive integer`);
+        return v as number;
+      };
+      const shape = { heads: get('num_attention_heads'), kvHeads: get('num_key_value_heads'), intermediate: get('intermediate_size') };
+      if (shape.heads % shape.kvHeads !== 0) c.fail(`${LAYER_WIDTHS_KEY}[${i}]: heads must be a multiple of KV heads`);
+      return shape;
+    });
+  }
   return Array.from({ length: l.numLayers }, () => ({ heads: l.heads, kvHeads: l.kvHeads, intermediate: l.intermediate }));
+}
+
+export function isUniform(layers: readonly LayerShape[]): boolean {
+  const f = layers[0];
+  return layers.every((l) => l.heads === f.heads && l.kvHeads === f.kvHeads && l.intermediate === f.intermediate);
 }
 
 /**
@@ -70,16 +97,23 @@ export function layerWeightsFrom(prefix: string, rows: WeightRow[]): LayerWeight
   return rows.map((r) => ({ name: r.name, shape: r.shape, source: { tensor: `${prefix}.${r.tensor}`, rows: r.rows } }));
 }
 
-/** Copy of a config with new widths; only valid for uniform shapes (stock loaders need one width). */
-export function uniformConfig(json: Record<string, unknown>, layers: LayerShape[], headDim: number): Record<string, unknown> {
-  const first = layers[0];
-  const uniform = layers.every((l) => l.heads === first.heads && l.kvHeads === first.kvHeads && l.intermediate === first.intermediate);
-  if (!uniform) throw new Error('configFor: non-uniform layer shapes cannot be expressed in a stock config');
-  return {
-    ...json,
-    num_attention_heads: first.heads,
-    num_key_value_heads: first.kvHeads,
-    intermediate_size: first.intermediate,
+/**
+ * A config with new widths. Uniform widths use the stock fields only, so stock loaders work;
+ * per-layer widths also go under LAYER_WIDTHS_KEY, with the stock fields at the widest layer
+ * (a stock loader then fails loudly on tensor shapes instead of mis-loading).
+ */
+export function prunedConfig(json: Record<string, unknown>, layers: LayerShape[], headDim: number): Record<string, unknown> {
+  const { [LAYER_WIDTHS_KEY]: _previous, ...rest } = json;
+  const widest = (f: (l: LayerShape) => number) => Math.max(...layers.map(f));
+  const out: Record<string, unknown> = {
+    ...rest,
+    num_attention_heads: widest((l) => l.heads),
+    num_key_value_heads: widest((l) => l.kvHeads),
+    intermediate_size: widest((l) => l.intermediate),
     head_dim: headDim,
   };
+  if (!isUniform(layers)) {
+    out[LAYER_WIDTHS_KEY] = layers.map((l) => ({ num_attention_heads: l.heads, num_key_value_heads: l.kvHeads, intermediate_size: l.intermediate }));
+  }
+  return out;
 }

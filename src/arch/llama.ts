@@ -3,7 +3,7 @@
  * Pre-norm sequential blocks, RMSNorm, gated SiLU MLP, grouped-query attention.
  */
 import { ConfigReader } from './config.js';
-import { ACTIVATIONS, layerWeightsFrom, readHeadLayout, slidingWindows, uniformConfig, uniformLayers } from './common.js';
+import { ACTIVATIONS, layerWeightsFrom, readHeadLayout, slidingWindows, prunedConfig, uniformLayers } from './common.js';
 import type { WeightRow } from './common.js';
 import { ropeFromConfig } from './rope.js';
 import type { ArchSpec, GlobalWeight, LayerShape } from './spec.js';
@@ -29,7 +29,7 @@ export function llamaSpec(c: ConfigReader, architecture: string, shapes?: LayerS
   const mlpBias = bias(variant.mlpBias, 'mlp_bias');
   const d = l.hidden;
   const dh = l.headDim;
-  const layers = shapes ?? uniformLayers(l);
+  const layers = shapes ?? uniformLayers(l, c);
 
   return {
     family: 'llama',
@@ -96,7 +96,7 @@ export function llamaSpec(c: ConfigReader, architecture: string, shapes?: LayerS
       return llamaSpec(c, architecture, newShapes);
     },
     configFor(shapes: LayerShape[]) {
-      return uniformConfig(c.json, shapes, dh);
+      return prunedConfig(c.json, shapes, dh);
     },
   };
 }

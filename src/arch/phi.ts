@@ -4,7 +4,7 @@
  * Logical names: fc1 is `up`, fc2 is `down`, the attention output `dense` is `o`.
  */
 import { ConfigReader } from './config.js';
-import { ACTIVATIONS, layerWeightsFrom, readHeadLayout, uniformConfig, uniformLayers } from './common.js';
+import { ACTIVATIONS, layerWeightsFrom, readHeadLayout, prunedConfig, uniformLayers } from './common.js';
 import type { WeightRow } from './common.js';
 import { ropeFromConfig } from './rope.js';
 import type { ArchSpec, GlobalWeight, LayerShape } from './spec.js';
@@ -16,7 +16,7 @@ export function phiSpec(c: ConfigReader, architecture: string, shapes?: LayerSha
   const l = readHeadLayout(c);
   const d = l.hidden;
   const dh = l.headDim;
-  const layers = shapes ?? uniformLayers(l);
+  const layers = shapes ?? uniformLayers(l, c);
   const qkLayerNorm = c.bool('qk_layernorm', false);
 
   return {
@@ -78,7 +78,7 @@ export function phiSpec(c: ConfigReader, architecture: string, shapes?: LayerSha
       return phiSpec(c, architecture, newShapes);
     },
     configFor(shapes: LayerShape[]) {
-      return uniformConfig(c.json, shapes, dh);
+      return prunedConfig(c.json, shapes, dh);
     },
   };
 }

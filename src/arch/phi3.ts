@@ -4,7 +4,7 @@
  * long-context variants. Fused tensors are exposed as row ranges of logical weights.
  */
 import { ConfigReader } from './config.js';
-import { ACTIVATIONS, layerWeightsFrom, readHeadLayout, slidingWindows, uniformConfig, uniformLayers } from './common.js';
+import { ACTIVATIONS, layerWeightsFrom, readHeadLayout, slidingWindows, prunedConfig, uniformLayers } from './common.js';
 import { ropeFromConfig } from './rope.js';
 import type { ArchSpec, GlobalWeight, LayerShape } from './spec.js';
 
@@ -15,7 +15,7 @@ export function phi3Spec(c: ConfigReader, architecture: string, shapes?: LayerSh
   const l = readHeadLayout(c);
   const d = l.hidden;
   const dh = l.headDim;
-  const layers = shapes ?? uniformLayers(l);
+  const layers = shapes ?? uniformLayers(l, c);
 
   return {
     family: 'phi3',
@@ -61,7 +61,7 @@ export function phi3Spec(c: ConfigReader, architecture: string, shapes?: LayerSh
       return phi3Spec(c, architecture, newShapes);
     },
     configFor(shapes: LayerShape[]) {
-      return uniformConfig(c.json, shapes, dh);
+      return prunedConfig(c.json, shapes, dh);
     },
   };
 }

@@ -76,7 +76,7 @@ export interface ArchSpec {
   globalWeights(): GlobalWeight[];
   /** The same model with other layer widths (a pruned model). */
   withLayers(layers: LayerShape[]): ArchSpec;
-  /** config.json rewritten for new layer shapes (uniform only; see plan for non-uniform). */
+  /** config.json rewritten for new layer shapes (per-layer widths under amp_prune_layer_widths when not uniform). */
   configFor(layers: LayerShape[]): Record<string, unknown>;
 }
 

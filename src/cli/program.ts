@@ -1,5 +1,5 @@
 /** Command definitions. Each command's implementation is loaded only when it runs. */
-import { Command, Option } from 'commander';
+import { Command, InvalidArgumentError, Option } from 'commander';
 import { DEVICES } from '../engine/session.js';
 import { VERSION } from '../engine/model.js';
 
@@ -11,7 +11,19 @@ export interface GlobalOptions {
 
 function positiveInt(value: string): number {
   const n = Number(value);
-  if (!Number.isInteger(n) || n <= 0) throw new Error(`expected a positive integer, got '${value}'`);
+  if (!Number.isInteger(n) || n <= 0) throw new InvalidArgumentError(`expected a positive integer, got '${value}'`);
+  return n;
+}
+
+function nonNegativeInt(value: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 0) throw new InvalidArgumentError(`expected a whole number >= 0, got '${value}'`);
+  return n;
+}
+
+function fraction(value: string): number {
+  const n = Number(value);
+  if (!Number.isFinite(n)) throw new InvalidArgumentError(`expected a number, got '${value}'`);
   return n;
 }
 
@@ -46,6 +58,31 @@ export function buildProgram(): Command {
     .action(async (model: string, opts: { text: string; top: number; out?: string; json?: boolean }) => {
       const { logitsCommand } = await import('./commands/logits.js');
       await logitsCommand(model, opts, program.opts<GlobalOptions>());
+    });
+
+  program
+    .command('prune')
+    .description('Remove attention heads and MLP neurons (AMP by default) and write a smaller checkpoint.')
+    .requiredOption('--model <dir>', 'input Hugging Face model folder (never modified)')
+    .option('--out <dir>', 'output folder (written atomically; refused if it exists and is not empty, unless --force)')
+    .option('--ratio <f>', 'fraction of TOTAL parameters to remove, in (0, 1)', fraction)
+    .option('--layers <n>', "remove N layers' worth of parameters (the paper's --iteration N)", positiveInt)
+    .addOption(new Option('--method <name>', 'importance method').choices(['amp', 'reversed', 'random', 'magnitude', 'wanda-sp', 'flap']).default('amp'))
+    .option('--allocation <how>', 'uniform (the paper: same fraction per layer), global (ranked across layers), or a per-layer JSON file', 'uniform')
+    .addOption(new Option('--gqa <mode>', 'grouped-query attention: remove whole KV groups, or query heads from every group').choices(['group', 'query']).default('group'))
+    .option('--align <k>', 'round kept MLP widths to a multiple of k', positiveInt, 1)
+    .option('--skip-layers <list>', 'comma-separated layer indices to leave untouched')
+    .option('--calib <file>', 'calibration text: .txt, .jsonl (text field) or Alpaca .json (default: built-in public-domain text)')
+    .option('--calib-samples <n>', 'calibration sequences (default 50)', positiveInt)
+    .option('--calib-seq-len <n>', 'tokens per calibration sequence (windows) / truncation length (prompts)', positiveInt)
+    .addOption(new Option('--calib-mode <mode>', 'prompts: first N records whole (the paper); windows: random fixed-length windows').choices(['prompts', 'windows']))
+    .option('--seed <n>', 'seed for sampling and the random method', nonNegativeInt, 0)
+    .option('--dry-run', 'print the plan from config.json alone (no weights read, nothing written)')
+    .option('--force', 'replace an existing non-empty --out')
+    .option('--json', 'print a JSON summary for scripts')
+    .action(async (opts) => {
+      const { pruneCommand } = await import('./commands/prune.js');
+      await pruneCommand(opts, program.opts<GlobalOptions>());
     });
 
   return program;

@@ -1,4 +1,5 @@
 /** `amp-prune inspect`: what a checkpoint is, from its config and tensor headers only. */
+import { isUniform } from '../../arch/common.js';
 import { countParams } from '../../arch/params.js';
 import { openCheckpoint } from '../../engine/checkpoint.js';
 
@@ -8,7 +9,7 @@ export async function inspectCommand(model: string, opts: { json?: boolean }): P
   const params = countParams(spec);
   const dtypes = store.dtypes();
   const first = spec.layers[0];
-  const uniform = spec.layers.every((l) => l.heads === first.heads && l.kvHeads === first.kvHeads && l.intermediate === first.intermediate);
+  const uniform = isUniform(spec.layers);
   const info = {
     model,
     architecture: spec.architecture,

@@ -1,0 +1,124 @@
+/** `amp-prune prune`: flags -> PruneRequest -> prune() -> summary table (or JSON). */
+import type { LayerShape } from '../../arch/spec.js';
+import { parseDevice } from '../../engine/session.js';
+import { UserError } from '../../errors.js';
+import { prune } from '../../prune/prune.js';
+import type { PruneOutcome } from '../../prune/prune.js';
+import type { GqaMode } from '../../plan/types.js';
+import type { SamplingMode } from '../../calib/types.js';
+import type { GlobalOptions } from '../program.js';
+import { terminalProgress } from '../progress.js';
+
+export interface PruneFlags {
+  model: string;
+  out?: string;
+  ratio?: number;
+  layers?: number;
+  method: string;
+  allocation: string;
+  gqa: string;
+  align: number;
+  skipLayers?: string;
+  calib?: string;
+  calibSamples?: number;
+  calibSeqLen?: number;
+  calibMode?: string;
+  seed: number;
+  dryRun?: boolean;
+  force?: boolean;
+  json?: boolean;
+}
+
+function parseSkipLayers(value: string | undefined): number[] {
+  if (!value) return [];
+  return value.split(',').map((s) => {
+    const n = Number(s.trim());
+    if (!Number.isInteger(n) || n < 0) throw new UserError(`--skip-layers takes layer indices like 0,31 (got '${s}')`);
+    return n;
+  });
+}
+
+function oneOf<T extends string>(flag: string, value: string, allowed: readonly T[]): T {
+  if (!(allowed as readonly string[]).includes(value)) throw new UserError(`${flag} must be one of ${allowed.join(', ')} (got '${value}')`);
+  return value as T;
+}
+
+export async function pruneCommand(flags: PruneFlags, global: GlobalOptions): Promise<void> {
+  const outcome = await prune(
+    {
+      model: flags.model,
+      out: flags.out,
+      ratio: flags.ratio,
+      layers: flags.layers,
+      method: flags.method,
+      allocation: flags.allocation,
+      gqa: oneOf<GqaMode>('--gqa', flags.gqa, ['group', 'query']),
+      align: flags.align,
+      skipLayers: parseSkipLayers(flags.skipLayers),
+      calib: flags.calib,
+      calibSamples: flags.calibSamples,
+      calibSeqLen: flags.calibSeqLen,
+      calibMode: flags.calibMode === undefined ? undefined : oneOf<SamplingMode>('--calib-mode', flags.calibMode, ['prompts', 'windows']),
+      seed: flags.seed,
+      dryRun: flags.dryRun ?? false,
+      force: flags.force ?? false,
+      session: { device: parseDevice(global.device), threads: global.threads },
+    },
+    flags.json ? undefined : terminalProgress(),
+  );
+  for (const w of outcome.warnings) console.error(`amp-prune: warning: ${w}`);
+  if (flags.json) {
+    console.log(JSON.stringify(jsonSummary(flags, outcome), null, 2));
+    return;
+  }
+  printSummary(flags, outcome);
+}
+
+function jsonSummary(flags: PruneFlags, o: PruneOutcome) {
+  return {
+    dryRun: flags.dryRun ?? false,
+    out: flags.dryRun ? null : flags.out,
+    method: flags.method,
+    ratio: { asked: o.ratioAsked, achieved: o.summary.achievedRatio },
+    parameters: { before: o.summary.before, after: o.summary.after },
+    layers: o.summary.shapes.map((s) => ({ heads: s.heads, kvHeads: s.kvHeads, intermediate: s.intermediate })),
+    loadableBy: o.loadableBy,
+    keep: o.record ? (o.record.layers as unknown[]) : undefined,
+  };
+}
+
+const fmt = (n: number) => n.toLocaleString('en-US');
+const pct = (x: number) => `${(100 * x).toFixed(2)}%`;
+
+function widthRuns(shapes: LayerShape[]): string[] {
+  const lines: string[] = [];
+  let start = 0;
+  for (let i = 1; i <= shapes.length; i++) {
+    const a = shapes[start];
+    const b = shapes[i];
+    if (b && a.heads === b.heads && a.kvHeads === b.kvHeads && a.intermediate === b.intermediate) continue;
+    const range = start === i - 1 ? `layer ${start}` : `layers ${start}-${i - 1}`;
+    lines.push(`  ${range.padEnd(14)} ${String(a.heads).padStart(4)} heads  ${String(a.kvHeads).padStart(4)} KV heads  ${String(a.intermediate).padStart(7)} neurons`);
+    start = i;
+  }
+  return lines;
+}
+
+function printSummary(flags: PruneFlags, o: PruneOutcome): void {
+  const { before, after, achievedRatio, shapes } = o.summary;
+  const rows: [string, number, number][] = [
+    ['attention', before.attention, after.attention],
+    ['MLP', before.mlp, after.mlp],
+    ['embeddings', before.embeddings, after.embeddings],
+    ['norms', before.norms, after.norms],
+    ['lm_head', before.lmHead, after.lmHead],
+    ['total', before.total, after.total],
+  ];
+  console.log(flags.dryRun ? 'Plan (dry run: nothing written)' : `Pruned model written to ${flags.out}`);
+  console.log(`  method ${flags.method}, allocation ${flags.allocation}, ratio asked ${pct(o.ratioAsked)}, achieved ${pct(achievedRatio)}`);
+  console.log(`\n  ${'parameters'.padEnd(12)} ${'before'.padStart(15)} ${'after'.padStart(15)}`);
+  for (const [name, b, a] of rows) console.log(`  ${name.padEnd(12)} ${fmt(b).padStart(15)} ${fmt(a).padStart(15)}`);
+  console.log('\n  kept per layer');
+  for (const line of widthRuns(shapes)) console.log(line);
+  console.log(`\n  ${o.loadableBy}`);
+}

@@ -1,0 +1,201 @@
+/**
+ * `prune` end to end: plan options -> (dry run: widths from the config) -> calibration ->
+ * scoring pass over the dense model -> per-layer kept structures -> writing pass. Returns the
+ * record that becomes amp_prune.json.
+ */
+import path from 'node:path';
+import { prunedLayers } from '../plan/validate.js';
+import { specFromConfig } from '../arch/registry.js';
+import type { ArchSpec } from '../arch/spec.js';
+import { isUniform } from '../arch/common.js';
+import { buildCalibration, defaultSamplingMode, DEFAULT_SAMPLES, loadCalibrationCorpus } from '../calib/index.js';
+import type { CalibrationDescription } from '../calib/types.js';
+import { openCheckpoint } from '../engine/checkpoint.js';
+import type { Checkpoint } from '../engine/checkpoint.js';
+import { VERSION } from '../engine/model.js';
+import { UserError } from '../errors.js';
+import { StagedFolder } from '../export/staged-folder.js';
+import { readModelConfig } from '../io/checkpoint.js';
+import { loadTokenizer } from '../io/tokenizer.js';
+import { readAllocationFile } from '../plan/allocation-file.js';
+import { planLayers, targetShapes } from '../plan/plan.js';
+import { ratioForLayers } from '../plan/ratio.js';
+import { planSummary, shapesSummary } from '../plan/summary.js';
+import type { PlanSummary } from '../plan/summary.js';
+import type { Allocation, LayerPlan, LayerScores, PlanOptions } from '../plan/types.js';
+import { validateAlign, validateRatio, validateSkipLayers } from '../plan/validate.js';
+import { methodByName } from '../score/registry.js';
+import { scorePass } from './score-pass.js';
+import { writePrunedCheckpoint } from './write-pass.js';
+import type { PruneProgress, PruneRequest } from './request.js';
+import { SILENT_PROGRESS } from './request.js';
+
+export interface PruneOutcome {
+  summary: PlanSummary;
+  /** The contents of amp_prune.json (absent for a dry run). */
+  record?: Record<string, unknown>;
+  /** Which runtimes can load the output, in one sentence. */
+  loadableBy: string;
+  ratioAsked: number;
+  warnings: string[];
+}
+
+async function parseAllocation(value: string, numLayers: number): Promise<Allocation> {
+  if (value === 'uniform' || value === 'global') return { kind: value };
+  if (value.endsWith('.json')) return readAllocationFile(value, numLayers);
+  throw new UserError(`unknown allocation '${value}' (choose uniform, global, or a per-layer .json file)`);
+}
+
+async function planOptions(req: PruneRequest, spec: ArchSpec): Promise<PlanOptions> {
+  if ((req.ratio === undefined) === (req.layers === undefined)) throw new UserError('give exactly one of --ratio or --layers');
+  if (req.layers !== undefined && (!Number.isInteger(req.layers) || req.layers <= 0)) {
+    throw new UserError(`--layers must be a positive whole number (got ${req.layers})`);
+  }
+  const ratio = req.ratio ?? ratioForLayers(spec, req.layers!);
+  validateRatio(ratio);
+  validateAlign(req.align);
+  validateSkipLayers(req.skipLayers, spec.numLayers);
+  prunedLayers(spec, req.skipLayers);
+  const allocation = await parseAllocation(req.allocation, spec.numLayers);
+  return { ratio, allocation, gqa: req.gqa, align: req.align, skipLayers: req.skipLayers };
+}
+
+export function loadableBy(spec: ArchSpec): string {
+  return isUniform(spec.layers)
+    ? 'uniform widths: loads unchanged in Python transformers, vLLM and amp-prune'
+    : 'per-layer widths: Python transformers and vLLM cannot load this config; amp-prune runs it (and its ONNX export makes it portable)';
+}
+
+/** Widths and parameter counts from config.json alone: no weights are read. */
+export async function dryRun(req: PruneRequest): Promise<PruneOutcome> {
+  const config = await readModelConfig(req.model);
+  const spec = specFromConfig(config, path.join(req.model, 'config.json'));
+  methodByName(req.method);
+  const opts = await planOptions(req, spec);
+  const summary = shapesSummary(spec, targetShapes(spec, opts));
+  return { summary, loadableBy: loadableBy(summary.pruned), ratioAsked: opts.ratio, warnings: [] };
+}
+
+export async function prune(req: PruneRequest, progress: PruneProgress = SILENT_PROGRESS): Promise<PruneOutcome> {
+  if (req.dryRun) return dryRun(req);
+  if (!req.out) throw new UserError('--out is required (or use --dry-run to see the plan)');
+  const method = methodByName(req.method);
+  const ckpt = await openCheckpoint(req.model);
+  try {
+    const { spec } = ckpt;
+    const opts = await planOptions(req, spec);
+    if (opts.allocation.kind !== 'global') targetShapes(spec, opts); // fail on impossible widths before any compute
+    await (await StagedFolder.create(req.out, { force: req.force, inputDir: req.model })).discard();
+
+    const calibration = method.needsCalibration ? await calibrate(req, ckpt) : undefined;
+    progress.phase('scoring', spec.numLayers * Math.max(1, calibration ? calibration.batches : 1));
+    const { scores, stats } = await scorePass(ckpt, {
+      method,
+      sequences: calibration?.sequences ?? [],
+      seed: req.seed,
+      session: req.session,
+      onProgress: ({ layer, batch, batches }) => progress.tick(`layer ${layer + 1}/${spec.numLayers} batch ${batch}/${batches}`),
+    });
+    progress.done();
+
+    const plans = planLayers(spec, scores, opts);
+    const summary = planSummary(spec, plans);
+    const warnings: string[] = [];
+    let outConfig = spec.configFor(summary.shapes);
+    if (method.name === 'flap') ({ outConfig } = withCompensationBiases(spec, outConfig, warnings));
+    const record = pruneRecord(req, ckpt, opts, plans, scores, summary, calibration?.description);
+
+    progress.phase('writing', spec.numLayers);
+    await writePrunedCheckpoint(ckpt, {
+      outDir: req.out,
+      force: req.force,
+      outConfig,
+      plans,
+      compensation: method.name === 'flap' ? stats : undefined,
+      json: record,
+      maxShardBytes: req.maxShardBytes ?? (await inputShardBytes(ckpt)),
+      onProgress: () => progress.tick(),
+    });
+    progress.done();
+    return { summary, record, loadableBy: loadableBy(summary.pruned), ratioAsked: opts.ratio, warnings };
+  } finally {
+    await ckpt.store.close();
+  }
+}
+
+interface CalibrationRun {
+  sequences: number[][];
+  description: CalibrationDescription;
+  batches: number;
+}
+
+async function calibrate(req: PruneRequest, ckpt: Checkpoint): Promise<CalibrationRun> {
+  const tokenizer = await loadTokenizer(req.model);
+  const corpus = await loadCalibrationCorpus(req.calib);
+  const { sequences, description } = buildCalibration(corpus, tokenizer, {
+    samples: req.calibSamples ?? DEFAULT_SAMPLES,
+    seqLen: req.calibSeqLen,
+    seed: req.seed,
+    mode: req.calibMode ?? defaultSamplingMode(corpus.format),
+  });
+  const { batchSequences } = await import('./score-pass.js');
+  return { sequences, description, batches: batchSequences(sequences, ckpt.spec).length };
+}
+
+/**
+ * FLAP folds removed channels into o_proj/down_proj biases. LLaMA configs can declare those
+ * biases (attention_bias / mlp_bias: the other projections get zero biases); families whose
+ * stock modules have no such bias keep their config and lose that part of the compensation.
+ */
+function withCompensationBiases(spec: ArchSpec, config: Record<string, unknown>, warnings: string[]): { outConfig: Record<string, unknown> } {
+  let outConfig = config;
+  if (spec.modelType === 'llama') outConfig = { ...config, attention_bias: true, mlp_bias: true };
+  if (spec.modelType === 'qwen3') outConfig = { ...config, attention_bias: true };
+  const out = specFromConfig(outConfig, 'config.json');
+  const names = new Set(out.layerWeights(0).map((w) => w.name));
+  if (!names.has('o.bias')) warnings.push(`${spec.architecture} has no o_proj bias: FLAP's attention bias compensation is skipped`);
+  if (!names.has('down.bias')) warnings.push(`${spec.architecture} has no down_proj bias: FLAP's MLP bias compensation is skipped`);
+  return { outConfig };
+}
+
+/** Keep the input's sharding: its largest shard size, or one file when the input is one file. */
+async function inputShardBytes(ckpt: Checkpoint): Promise<number | undefined> {
+  const files = new Map<string, number>();
+  for (const name of ckpt.store.names()) {
+    const info = ckpt.store.info(name);
+    files.set(info.file, (files.get(info.file) ?? 0) + info.byteLength);
+  }
+  return files.size > 1 ? Math.max(...files.values()) : undefined;
+}
+
+const round = (x: number) => Number(x.toPrecision(9));
+
+function pruneRecord(
+  req: PruneRequest,
+  ckpt: Checkpoint,
+  opts: PlanOptions,
+  plans: LayerPlan[],
+  scores: LayerScores[],
+  summary: PlanSummary,
+  calibration: CalibrationDescription | undefined,
+): Record<string, unknown> {
+  return {
+    tool: { name: 'amp-prune', version: VERSION },
+    method: req.method,
+    allocation: opts.allocation.kind === 'file' ? { kind: 'file', file: opts.allocation.file } : { kind: opts.allocation.kind },
+    gqa: opts.gqa,
+    align: opts.align,
+    skip_layers: opts.skipLayers,
+    seed: req.seed,
+    ratio: { asked: opts.ratio, achieved: summary.achievedRatio, layers_worth: req.layers ?? null },
+    parameters: { before: summary.before, after: summary.after },
+    source: { model: path.basename(path.resolve(req.model)), architecture: ckpt.spec.architecture, layers: ckpt.spec.numLayers },
+    calibration: calibration ?? null,
+    layers: plans.map((p, i) => ({
+      layer: i,
+      heads: { kept: p.heads, scores: Array.from(scores[i].heads, round) },
+      kv_heads: { kept: p.kvHeads },
+      neurons: { kept: p.neurons, scores: Array.from(scores[i].neurons, round) },
+    })),
+  };
+}
