@@ -23,6 +23,24 @@ function bytesOf(a: Float32Array): Uint8Array {
   return new Uint8Array(a.buffer, a.byteOffset, a.byteLength);
 }
 
+/**
+ * Per-position log-probability of a given next token, and whether it is the argmax — what
+ * likelihood-based evaluation needs, without sending [B, T, V] logits back to JS:
+ *
+ *   logits [N, V] ─LogSoftmax─GatherElements(targets)─▶ target_logprob [B, T]
+ *                 └ArgMax──────Equal(targets)─Cast────▶ target_greedy  [B, T] (1.0 / 0.0)
+ */
+function emitTargetScores(g: GraphBuilder, logits2d: string, batchSeq: string): void {
+  const targets = g.input('targets', ElemType.INT64, ['batch', 'seq']);
+  const column = g.op('/scores/targets/Reshape', 'Reshape', [targets, g.i64([-1, 1])]);
+  const logProbs = g.op('/scores/LogSoftmax', 'LogSoftmax', [logits2d], { axis: int(1) });
+  const picked = g.op('/scores/GatherElements', 'GatherElements', [logProbs, column], { axis: int(1) });
+  g.output(g.op('/scores/logprob/Reshape', 'Reshape', [picked, batchSeq]), 'target_logprob', ElemType.FLOAT, ['batch', 'seq']);
+  const argmax = g.op('/scores/ArgMax', 'ArgMax', [logits2d], { axis: int(1), keepdims: int(1) });
+  const isGreedy = g.op('/scores/Cast', 'Cast', [g.op('/scores/Equal', 'Equal', [argmax, column])], { to: int(ElemType.FLOAT) });
+  g.output(g.op('/scores/greedy/Reshape', 'Reshape', [isGreedy, batchSeq]), 'target_greedy', ElemType.FLOAT, ['batch', 'seq']);
+}
+
 export function buildModelGraph(spec: ArchSpec, weights: ModelWeights): Uint8Array {
   const g = new GraphBuilder('amp-prune-causal-lm');
   const half = spec.rope.rotaryDim / 2;
@@ -68,5 +86,6 @@ export function buildModelGraph(spec: ArchSpec, weights: ModelWeights): Uint8Arr
   const logits2d = linear(g, '/lm_head', normed, lmHead, global('lm_head.bias'));
   const target = g.op('/lm_head/shape/Concat', 'Concat', [batchSeq, g.i64([spec.vocab])], { axis: int(0) });
   g.output(g.op('/lm_head/Reshape', 'Reshape', [logits2d, target]), 'logits', ElemType.FLOAT, ['batch', 'seq', spec.vocab]);
+  emitTargetScores(g, logits2d, batchSeq);
   return g.toBytes(VERSION);
 }
