@@ -10,6 +10,7 @@ import { test } from 'node:test';
 import { padBatch } from '../../src/engine/batch.js';
 import { CausalLM } from '../../src/engine/causal-lm.js';
 import { loadTokenizer } from '../../src/io/tokenizer.js';
+import { maxDiffOnRealTokens } from '../helpers/compare.js';
 import { fixtureDir, fixtureVariants, referenceLogits } from '../helpers/python.js';
 
 const TOLERANCE = 1e-4;
@@ -18,20 +19,6 @@ const text = readFileSync(new URL('../../../shared/data/wikitext2/derived_raw_hf
   .replace(/\r/g, '')
   .slice(0, 4000);
 const paragraphs = text.split('\n').map((s) => s.trim()).filter((s) => s.length > 80);
-
-/** Largest |a - b| over the real (non-padding) positions of a [B, T, V] pair. */
-export function maxDiffOnRealTokens(a: Float32Array, b: Float32Array, mask: number[][], vocab: number): number {
-  const T = mask[0].length;
-  let max = 0;
-  mask.forEach((row, bi) =>
-    row.forEach((m, t) => {
-      if (!m) return;
-      const off = (bi * T + t) * vocab;
-      for (let v = 0; v < vocab; v++) max = Math.max(max, Math.abs(a[off + v] - b[off + v]));
-    }),
-  );
-  return max;
-}
 
 const variants = await fixtureVariants();
 
