@@ -1,0 +1,76 @@
+/**
+ * Lets every command take a GGUF file where it takes a model folder: a .gguf is converted once
+ * into a cache folder and that folder is used from then on.
+ *
+ *   <gguf dir>/.amp-prune-cache/<name>-<key>/     key = sha256(size, mtime, first MiB, converter version)
+ *
+ * The key changes when the file is replaced or touched, or when the converter's output changes,
+ * so a stale conversion is never reused. Conversion is atomic: a folder that exists is complete.
+ */
+import { createHash } from 'node:crypto';
+import { type Stats, promises as fs } from 'node:fs';
+import path from 'node:path';
+import { FileError } from '../errors.js';
+import { type ConvertProgress, convertGgufToHf } from './gguf-to-hf.js';
+
+/** Bump when converted folders change, so that caches made by older versions are not reused. */
+export const CONVERTER_VERSION = 1;
+
+const CACHE_FOLDER = '.amp-prune-cache';
+const HEADER_BYTES = 1 << 20;
+const GGUF_MAGIC = Buffer.from('GGUF', 'latin1');
+
+async function readPrefix(file: string, length: number): Promise<Buffer> {
+  const handle = await fs.open(file, 'r');
+  try {
+    const buffer = Buffer.alloc(length);
+    const { bytesRead } = await handle.read(buffer, 0, length, 0);
+    return buffer.subarray(0, bytesRead);
+  } finally {
+    await handle.close();
+  }
+}
+
+/** The cache key of a GGUF file: cheap (no full read), and different for any replaced file. */
+function cacheKey(stat: Stats, header: Buffer): string {
+  return createHash('sha256')
+    .update(JSON.stringify({ size: stat.size, mtimeMs: stat.mtimeMs, converter: CONVERTER_VERSION }))
+    .update(header)
+    .digest('hex')
+    .slice(0, 16);
+}
+
+async function isCompleteCheckpoint(dir: string): Promise<boolean> {
+  return (await fs.stat(path.join(dir, 'config.json')).catch(() => undefined))?.isFile() ?? false;
+}
+
+/**
+ * For a GGUF file (a .gguf name or the GGUF magic), the Hugging Face folder it converts to,
+ * converting on first use; anything else (a model folder, a missing path) is returned unchanged
+ * for the caller to open and report on as usual. `cacheDir` replaces `<gguf dir>/.amp-prune-cache`.
+ */
+export async function ensureHfCheckpoint(pathOrGguf: string, cacheDir?: string, progress?: ConvertProgress): Promise<string> {
+  const stat = await fs.stat(pathOrGguf).catch(() => undefined);
+  if (!stat?.isFile()) return pathOrGguf;
+  const header = await readPrefix(pathOrGguf, HEADER_BYTES);
+  const looksLikeGguf = pathOrGguf.toLowerCase().endsWith('.gguf') || header.subarray(0, 4).equals(GGUF_MAGIC);
+  if (!looksLikeGguf) return pathOrGguf;
+
+  const root = cacheDir ?? path.join(path.dirname(pathOrGguf), CACHE_FOLDER);
+  const name = path.basename(pathOrGguf).replace(/\.gguf$/i, '');
+  const target = path.join(root, `${name}-${cacheKey(stat, header)}`);
+  if (await isCompleteCheckpoint(target)) return target;
+  try {
+    await fs.mkdir(root, { recursive: true });
+  } catch (error) {
+    throw new FileError(root, `cannot create the conversion cache folder (${(error as NodeJS.ErrnoException).code ?? String(error)}); convert explicitly with \`amp-prune convert ${pathOrGguf} --out DIR\``);
+  }
+  try {
+    await convertGgufToHf(pathOrGguf, target, { progress });
+  } catch (error) {
+    // Another process may have converted the same file meanwhile: its complete folder will do.
+    if (await isCompleteCheckpoint(target)) return target;
+    throw error;
+  }
+  return target;
+}

@@ -1,0 +1,97 @@
+/**
+ * Which GGUF tensor becomes which transformers LlamaForCausalLM tensor, with the shape the
+ * metadata implies for it. Every tensor of the file must be accounted for and every expected one
+ * present, with a readable type, before anything is written.
+ */
+import { FileError } from '../errors.js';
+import type { FloatDtype } from '../io/dtype.js';
+import { isFloatType, isSupportedType, unsupportedTypeError } from '../io/gguf/dequantize.js';
+import type { GgufFile, GgufTensorInfo } from '../io/gguf/reader.js';
+import type { LlamaLayout } from './llama-layout.js';
+
+export interface TensorMapping {
+  source: GgufTensorInfo;
+  hfName: string;
+  /** transformers shape, [out, in]: the GGUF dims reversed. */
+  shape: readonly number[];
+  /** Float sources keep their type; quantized ones become F32. */
+  dtype: FloatDtype;
+  /** Undo llama.cpp's rotary row interleave over this many heads (q: heads, k: kv heads). */
+  unpermuteHeads?: number;
+}
+
+interface Expected {
+  hfName: string;
+  shape: number[];
+  unpermuteHeads?: number;
+  /** The metadata values the shape comes from, for the error message. */
+  from: string;
+}
+
+/** Tensors llama.cpp writes that transformers' LLaMA has no place for, and that change nothing here. */
+const IGNORED = new Set(['rope_freqs.weight']);
+
+function expectedTensors(layout: LlamaLayout, tied: boolean): Map<string, Expected> {
+  const { hidden, intermediate, heads, kvHeads, headDim, vocab } = layout;
+  // How each dimension follows from the metadata, for the message when a tensor disagrees.
+  const embedding = `embedding_length ${hidden}`;
+  const vocabulary = `vocabulary ${vocab}`;
+  const ffn = `feed_forward_length ${intermediate}`;
+  const q = `head_count ${heads} × head size ${headDim}`;
+  const kv = `head_count_kv ${kvHeads} × head size ${headDim}`;
+  const expected = new Map<string, Expected>();
+  const add = (gguf: string, hfName: string, shape: number[], from: string, unpermuteHeads?: number) =>
+    expected.set(gguf, { hfName, shape, from, unpermuteHeads });
+  add('token_embd.weight', 'model.embed_tokens.weight', [vocab, hidden], `${vocabulary}, ${embedding}`);
+  for (let i = 0; i < layout.layers; i++) {
+    const blk = `blk.${i}`;
+    const hf = `model.layers.${i}`;
+    add(`${blk}.attn_norm.weight`, `${hf}.input_layernorm.weight`, [hidden], embedding);
+    add(`${blk}.attn_q.weight`, `${hf}.self_attn.q_proj.weight`, [heads * headDim, hidden], `${q}, ${embedding}`, heads);
+    add(`${blk}.attn_k.weight`, `${hf}.self_attn.k_proj.weight`, [kvHeads * headDim, hidden], `${kv}, ${embedding}`, kvHeads);
+    add(`${blk}.attn_v.weight`, `${hf}.self_attn.v_proj.weight`, [kvHeads * headDim, hidden], `${kv}, ${embedding}`);
+    add(`${blk}.attn_output.weight`, `${hf}.self_attn.o_proj.weight`, [hidden, heads * headDim], `${embedding}, ${q}`);
+    add(`${blk}.ffn_norm.weight`, `${hf}.post_attention_layernorm.weight`, [hidden], embedding);
+    add(`${blk}.ffn_gate.weight`, `${hf}.mlp.gate_proj.weight`, [intermediate, hidden], `${ffn}, ${embedding}`);
+    add(`${blk}.ffn_up.weight`, `${hf}.mlp.up_proj.weight`, [intermediate, hidden], `${ffn}, ${embedding}`);
+    add(`${blk}.ffn_down.weight`, `${hf}.mlp.down_proj.weight`, [hidden, intermediate], `${embedding}, ${ffn}`);
+  }
+  add('output_norm.weight', 'model.norm.weight', [hidden], embedding);
+  if (!tied) add('output.weight', 'lm_head.weight', [vocab, hidden], `${vocabulary}, ${embedding}`);
+  return expected;
+}
+
+function outputDtype(info: GgufTensorInfo): FloatDtype {
+  return isFloatType(info.type) ? info.type.name : 'F32';
+}
+
+/** GGUF dims as gguf tools print them (row length first). */
+function ggufDims(shape: readonly number[]): string {
+  return `[${[...shape].reverse().join(', ')}]`;
+}
+
+/**
+ * The HF tensors in checkpoint order (embeddings, layers, final norm, head). A file without
+ * output.weight has tied embeddings, as llama.cpp writes only the one matrix then.
+ */
+export function mapLlamaTensors(gguf: GgufFile, layout: LlamaLayout): { tensors: TensorMapping[]; tied: boolean } {
+  const tied = !gguf.tensor('output.weight');
+  const expected = expectedTensors(layout, tied);
+  for (const info of gguf.tensors) {
+    if (!expected.has(info.name) && !IGNORED.has(info.name)) {
+      throw new FileError(gguf.path, `tensor ${info.name} has no place in a LLaMA model (this converter supports plain LLaMA-family checkpoints)`);
+    }
+  }
+  const tensors: TensorMapping[] = [];
+  for (const [name, want] of expected) {
+    const info = gguf.tensor(name);
+    if (!info) throw new FileError(gguf.path, `tensor ${name} is missing`);
+    const matches = info.shape.length === want.shape.length && info.shape.every((d, i) => d === want.shape[i]);
+    if (!matches) {
+      throw new FileError(gguf.path, `tensor ${name} has dims ${ggufDims(info.shape)} but the metadata (${want.from}) implies ${ggufDims(want.shape)}`);
+    }
+    if (!isSupportedType(info.type)) throw unsupportedTypeError(gguf.path, name, info.type);
+    tensors.push({ source: info, hfName: want.hfName, shape: want.shape, dtype: outputDtype(info), unpermuteHeads: want.unpermuteHeads });
+  }
+  return { tensors, tied };
+}

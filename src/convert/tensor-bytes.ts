@@ -1,0 +1,39 @@
+/**
+ * One GGUF tensor as the bytes of its transformers counterpart: dequantized (or kept, for float
+ * types), with llama.cpp's q/k row interleave undone.
+ */
+import { fromFloat32 } from '../io/dtype.js';
+import { dequantize } from '../io/gguf/dequantize.js';
+import type { GgufFile } from '../io/gguf/reader.js';
+import type { TensorMapping } from './llama-tensors.js';
+
+export async function hfTensorBytes(gguf: GgufFile, tensor: TensorMapping): Promise<Uint8Array> {
+  const raw = await gguf.readBytes(tensor.source);
+  const bytes = tensor.source.type.name === tensor.dtype ? raw : fromFloat32(dequantize(raw, tensor.source.type, gguf.path, tensor.source.name), tensor.dtype);
+  return tensor.unpermuteHeads ? unpermuteRows(bytes, tensor.shape[0], tensor.unpermuteHeads) : bytes;
+}
+
+/**
+ * Inverse of convert_hf_to_gguf.py's LlamaModel.permute, as transformers' GGUF loader undoes it
+ * (reverse_permute_weights): llama.cpp stores each head's rows as pairs (d, d + half) interleaved,
+ * for its rotate-adjacent-pairs RoPE; transformers rotates the two halves. Within head h:
+ *
+ *   GGUF row  h·2·half + 2·d + j   ->   HF row  h·2·half + j·half + d     (j ∈ {0, 1}, d < half)
+ *
+ * Works on rows of any byte width, so it serves weights (rows of `in` values) and biases alike.
+ */
+export function unpermuteRows(bytes: Uint8Array, rows: number, heads: number): Uint8Array {
+  const rowBytes = bytes.byteLength / rows;
+  const half = rows / heads / 2;
+  const out = new Uint8Array(bytes.byteLength);
+  for (let h = 0; h < heads; h++) {
+    for (let d = 0; d < half; d++) {
+      for (let j = 0; j < 2; j++) {
+        const from = (h * 2 * half + 2 * d + j) * rowBytes;
+        const to = (h * 2 * half + j * half + d) * rowBytes;
+        out.set(bytes.subarray(from, from + rowBytes), to);
+      }
+    }
+  }
+  return out;
+}
