@@ -85,5 +85,17 @@ export function buildProgram(): Command {
       await pruneCommand(opts, program.opts<GlobalOptions>());
     });
 
+  program
+    .command('convert')
+    .description('Convert a LLaMA-family GGUF file (F32/F16/BF16 or quantized) into a Hugging Face model folder.')
+    .argument('<model.gguf>', 'GGUF file (llama.cpp format, version 2 or 3)')
+    .requiredOption('--out <dir>', 'output folder (written atomically; refused if it exists and is not empty, unless --force)')
+    .option('--force', 'replace an existing non-empty --out')
+    .option('--json', 'print a JSON summary for scripts')
+    .action(async (gguf: string, opts: { out: string; force?: boolean; json?: boolean }) => {
+      const { convertCommand } = await import('./commands/convert.js');
+      await convertCommand(gguf, opts);
+    });
+
   return program;
 }
