@@ -1,0 +1,166 @@
+/**
+ * GGUF -> Hugging Face conversion, end to end on every fixture (F32, F16, BF16, Q8_0, Q4_0, Q4_1,
+ * Q5_0/Q5_1, the k-quants; SentencePiece and byte-level vocabularies; tied and untied):
+ *  - our engine's logits on the converted folder equal transformers' own GGUF loader's
+ *    (AutoModelForCausalLM.from_pretrained(dir, gguf_file=...), float32) within 1e-4;
+ *  - our tokenizer on the converted folder gives the ids AutoTokenizer.from_pretrained(dir,
+ *    gguf_file=...) gives, on real text and on odd spacing, digits, accents, emoji, special tokens;
+ *  - stock transformers loads the converted folder with the same ids and logits.
+ */
+import assert from 'node:assert/strict';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, test } from 'node:test';
+import { type ConvertSummary, convertGgufToHf } from '../../src/convert/gguf-to-hf.js';
+import { padBatch } from '../../src/engine/batch.js';
+import { CausalLM } from '../../src/engine/causal-lm.js';
+import { loadTokenizer } from '../../src/io/tokenizer.js';
+import { ReferenceBatch, type ReferenceLogits } from '../helpers/python.js';
+import { fixturePath, ggufFixtures, readFloat32, readJson } from './helpers.js';
+
+const TOLERANCE = 1e-4;
+const LOGIT_TOKENS = 40;
+
+const manifest = await ggufFixtures();
+const texts = await readJson<string[]>(fixturePath('texts.json'));
+const scratch = await mkdtemp(join(tmpdir(), 'amp-prune-gguf-convert-'));
+after(() => rm(scratch, { recursive: true, force: true }));
+
+interface Converted {
+  dir: string;
+  summary: ConvertSummary;
+  referenceIds: number[][];
+  /** transformers on the converted folder */
+  folderIds: Promise<number[][]>;
+  folderLogits: Promise<ReferenceLogits>;
+}
+
+const converted = new Map<string, Converted>();
+
+before(async () => {
+  const batch = new ReferenceBatch();
+  for (const variant of manifest.variants) {
+    const dir = join(scratch, variant.name);
+    const summary = await convertGgufToHf(fixturePath(variant.name, 'model.gguf'), dir);
+    const referenceIds = await readJson<number[][]>(fixturePath(variant.name, 'ids.json'));
+    converted.set(variant.name, {
+      dir,
+      summary,
+      referenceIds,
+      folderIds: batch.tokenize(dir, texts),
+      folderLogits: batch.logits(dir, [referenceIds[0].slice(0, LOGIT_TOKENS)]),
+    });
+  }
+  await batch.run();
+});
+
+function maxAbsDiff(a: Float32Array, b: Float32Array): number {
+  assert.equal(a.length, b.length);
+  let max = 0;
+  for (let i = 0; i < a.length; i++) max = Math.max(max, Math.abs(a[i] - b[i]));
+  return max;
+}
+
+for (const variant of manifest.variants) {
+  const label = `${variant.name} (${variant.tokenizer}${variant.pre ? ` ${variant.pre}` : ''}${variant.tied ? ', tied' : ''})`;
+
+  test(`${label}: logits equal transformers' GGUF loader`, async (t) => {
+    const { dir, referenceIds } = converted.get(variant.name) ?? assert.fail('not converted');
+    const reference = await readFloat32(fixturePath(variant.name, 'logits.f32'));
+    const lm = await CausalLM.load(dir, { threads: 1 });
+    try {
+      const ours = await lm.logits(padBatch([referenceIds[0].slice(0, LOGIT_TOKENS)], 0));
+      assert.deepEqual(ours.dims, variant.logits_dims);
+      const diff = maxAbsDiff(ours.data, reference);
+      t.diagnostic(`max |ours - transformers(gguf)| = ${diff.toExponential(2)}`);
+      assert.ok(diff <= TOLERANCE, `max |ours - transformers(gguf)| = ${diff} > ${TOLERANCE}`);
+    } finally {
+      await lm.close();
+    }
+  });
+
+  test(`${label}: tokenizer ids equal transformers' GGUF tokenizer`, async () => {
+    const { dir, referenceIds } = converted.get(variant.name) ?? assert.fail('not converted');
+    const tokenizer = await loadTokenizer(dir);
+    texts.forEach((text, i) => assert.deepEqual(tokenizer.encode(text), referenceIds[i], `text ${i}: ${JSON.stringify(text.slice(0, 60))}`));
+  });
+
+  test(`${label}: stock transformers loads the folder with the same ids and logits`, async (t) => {
+    const { folderIds, folderLogits, referenceIds } = converted.get(variant.name) ?? assert.fail('not converted');
+    assert.deepEqual(await folderIds, referenceIds);
+    const diff = maxAbsDiff((await folderLogits).data, await readFloat32(fixturePath(variant.name, 'logits.f32')));
+    t.diagnostic(`max |transformers(folder) - transformers(gguf)| = ${diff.toExponential(2)}`);
+    assert.ok(diff <= TOLERANCE, `${diff} > ${TOLERANCE}`);
+  });
+}
+
+test('config.json and generation_config.json state what the GGUF says', async () => {
+  const f16 = converted.get('f16') ?? assert.fail('not converted');
+  const config = await readJson<Record<string, unknown>>(join(f16.dir, 'config.json'));
+  assert.deepEqual(
+    {
+      architectures: config.architectures,
+      model_type: config.model_type,
+      hidden_size: config.hidden_size,
+      intermediate_size: config.intermediate_size,
+      num_hidden_layers: config.num_hidden_layers,
+      num_attention_heads: config.num_attention_heads,
+      num_key_value_heads: config.num_key_value_heads,
+      head_dim: config.head_dim,
+      max_position_embeddings: config.max_position_embeddings,
+      rope_theta: config.rope_theta,
+      vocab_size: config.vocab_size,
+      tie_word_embeddings: config.tie_word_embeddings,
+      torch_dtype: config.torch_dtype,
+    },
+    {
+      architectures: ['LlamaForCausalLM'],
+      model_type: 'llama',
+      hidden_size: 256,
+      intermediate_size: 512,
+      num_hidden_layers: 2,
+      num_attention_heads: 4,
+      num_key_value_heads: 2,
+      head_dim: 64,
+      max_position_embeddings: 256,
+      rope_theta: 100000,
+      vocab_size: 700,
+      tie_word_embeddings: true,
+      torch_dtype: 'float16',
+    },
+  );
+  assert.equal(Math.fround(config.rms_norm_eps as number), Math.fround(1e-5));
+  const dtypes = Object.fromEntries(manifest.variants.map((v) => [v.name, converted.get(v.name)?.summary.dtype]));
+  assert.deepEqual(dtypes, { f32: 'float32', f16: 'float16', bf16: 'bfloat16', q8_0: 'float32', q4_0: 'float32', q4_1: 'float32', q5: 'float32', kquants: 'float32' });
+  const generation = await readJson<Record<string, unknown>>(join(f16.dir, 'generation_config.json'));
+  assert.equal(generation.eos_token_id, config.eos_token_id);
+});
+
+test('tokenizer_config.json carries the special tokens, add_bos_token and the chat template', async () => {
+  const f32 = converted.get('f32') ?? assert.fail('not converted');
+  const config = await readJson<Record<string, unknown>>(join(f32.dir, 'tokenizer_config.json'));
+  assert.equal(config.bos_token, '<s>');
+  assert.equal(config.eos_token, '</s>');
+  assert.equal(config.unk_token, '<unk>');
+  assert.equal(config.add_bos_token, true);
+  assert.match(String(config.chat_template), /for m in messages/);
+  const smollm = await readJson<Record<string, unknown>>(join(converted.get('f16')?.dir ?? '', 'tokenizer_config.json'));
+  assert.equal(smollm.add_bos_token, false);
+  assert.equal(smollm.chat_template, undefined);
+});
+
+test('the converted folder keeps F16/BF16 weights as they are and writes quantized ones as F32', async () => {
+  const header = async (dir: string) => {
+    const bytes = await readFile(join(dir, 'model.safetensors'));
+    const length = Number(bytes.readBigUInt64LE(0));
+    return JSON.parse(bytes.subarray(8, 8 + length).toString('utf8')) as Record<string, { dtype: string }>;
+  };
+  const f16 = await header(converted.get('f16')?.dir ?? '');
+  assert.equal(f16['model.layers.0.self_attn.q_proj.weight'].dtype, 'F16');
+  assert.equal(f16['model.norm.weight'].dtype, 'F32');
+  assert.equal(f16['lm_head.weight'], undefined);
+  const q4 = await header(converted.get('q4_0')?.dir ?? '');
+  assert.equal(q4['model.layers.1.mlp.down_proj.weight'].dtype, 'F32');
+  assert.equal(q4['lm_head.weight'].dtype, 'F32');
+});

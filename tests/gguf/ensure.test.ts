@@ -1,0 +1,49 @@
+/** ensureHfCheckpoint: folders pass through; a GGUF converts once per file version into its cache. */
+import assert from 'node:assert/strict';
+import { copyFile, mkdtemp, readdir, rm, stat, utimes } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { after, test } from 'node:test';
+import { ensureHfCheckpoint } from '../../src/convert/ensure-hf.js';
+import { fixturePath, ggufFixtures } from './helpers.js';
+
+await ggufFixtures();
+const scratch = await mkdtemp(join(tmpdir(), 'amp-prune-gguf-ensure-'));
+after(() => rm(scratch, { recursive: true, force: true }));
+
+test('a model folder and a missing path come back unchanged', async () => {
+  assert.equal(await ensureHfCheckpoint(scratch), scratch);
+  assert.equal(await ensureHfCheckpoint(join(scratch, 'nope')), join(scratch, 'nope'));
+});
+
+test('a GGUF converts once into <dir>/.amp-prune-cache, then the cached folder is reused', async () => {
+  const gguf = join(scratch, 'tiny.gguf');
+  await copyFile(fixturePath('q8_0', 'model.gguf'), gguf);
+  const first = await ensureHfCheckpoint(gguf);
+  assert.equal(dirname(first), join(scratch, '.amp-prune-cache'));
+  assert.match(first, /tiny-[0-9a-f]{16}$/);
+  const written = (await stat(join(first, 'model.safetensors'))).mtimeMs;
+  assert.equal(await ensureHfCheckpoint(gguf), first);
+  assert.equal((await stat(join(first, 'model.safetensors'))).mtimeMs, written, 'not converted again');
+
+  // A replaced (here: touched) file gets a fresh conversion.
+  await utimes(gguf, new Date(), new Date(Date.now() + 5000));
+  const second = await ensureHfCheckpoint(gguf);
+  assert.notEqual(second, first);
+  assert.equal((await readdir(join(scratch, '.amp-prune-cache'))).length, 2);
+});
+
+test('an explicit cache folder is used instead', async () => {
+  const cache = join(scratch, 'cache', 'nested');
+  const folder = await ensureHfCheckpoint(fixturePath('f16', 'model.gguf'), cache);
+  assert.equal(dirname(folder), cache);
+  assert.ok((await stat(join(folder, 'config.json'))).isFile());
+});
+
+test('a broken GGUF fails with the converter error and leaves no cache entry', async () => {
+  const gguf = join(scratch, 'broken.gguf');
+  await copyFile(fixturePath('errors', 'unsupported-type.gguf'), gguf);
+  const cache = join(scratch, 'broken-cache');
+  await assert.rejects(ensureHfCheckpoint(gguf, cache), /IQ4_NL, which is not supported/);
+  assert.deepEqual(await readdir(cache), []);
+});
