@@ -8,11 +8,14 @@
  * All checks run before the output folder is created, and the writer is atomic, so an error
  * leaves nothing behind. One tensor is in memory at a time.
  */
+import { FileError } from '../errors.js';
 import { CheckpointWriter } from '../export/checkpoint-writer.js';
+import { dequantize, isSupportedType, unsupportedTypeError } from '../io/gguf/dequantize.js';
 import { GgufFile } from '../io/gguf/reader.js';
 import { readGgufVocab } from './gguf-vocab.js';
-import { type TorchDtype, llamaConfig, llamaLayout } from './llama-layout.js';
+import { type LlamaLayout, type TorchDtype, llamaConfig, llamaLayout } from './llama-layout.js';
 import { type TensorMapping, mapLlamaTensors } from './llama-tensors.js';
+import { llama3RopeScaling } from './rope-freqs.js';
 import { hfTensorBytes } from './tensor-bytes.js';
 import { buildTokenizerFiles } from './tokenizer-files.js';
 
@@ -50,12 +53,25 @@ function modelDtype(tensors: readonly TensorMapping[]): TorchDtype {
   return matrixTypes.size === 1 && only !== undefined ? TORCH_DTYPES[only] : 'float32';
 }
 
+/** The layout with the LLaMA-3 rope scaling that a rope_freqs.weight tensor encodes, if any. */
+async function withRopeFreqs(gguf: GgufFile, layout: LlamaLayout): Promise<LlamaLayout> {
+  const info = gguf.tensor('rope_freqs.weight');
+  if (!info) return layout;
+  if (!isSupportedType(info.type)) throw unsupportedTypeError(gguf.path, info.name, info.type);
+  const divisors = dequantize(await gguf.readBytes(info), info.type, gguf.path, info.name);
+  const scaling = llama3RopeScaling(divisors, layout.ropeTheta, layout.headDim, gguf.path);
+  if (!scaling) return layout;
+  if (layout.ropeScaling) throw new FileError(gguf.path, 'states rope scaling twice (llama.rope.scaling.* and rope_freqs.weight)');
+  return { ...layout, ropeScaling: scaling };
+}
+
 export async function convertGgufToHf(ggufPath: string, outDir: string, options: ConvertOptions = {}): Promise<ConvertSummary> {
   const gguf = await GgufFile.open(ggufPath);
   try {
     const vocab = readGgufVocab(gguf.metadata);
-    const layout = llamaLayout(gguf.metadata, vocab.tokens.length);
-    const { tensors, tied } = mapLlamaTensors(gguf, layout);
+    const stated = llamaLayout(gguf.metadata, vocab.tokens.length);
+    const { tensors, tied } = mapLlamaTensors(gguf, stated);
+    const layout = await withRopeFreqs(gguf, stated);
     const tokenizer = buildTokenizerFiles(vocab, gguf.path);
     const dtype = modelDtype(tensors);
     const special = { bos: vocab.bosId, eos: vocab.eosId, pad: vocab.padId };

@@ -17,6 +17,8 @@ export interface GgufVariant {
   tokenizer: string;
   pre: string | null;
   tied: boolean;
+  /** "transformers GGUF loader", or "transformers model" (the model the file was written from) */
+  logits_from: string;
   logits_dims: number[];
 }
 
