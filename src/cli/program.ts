@@ -34,7 +34,6 @@ export function buildProgram(): Command {
     .addOption(new Option('--device <name>', 'onnxruntime execution provider').choices([...DEVICES]).default('cpu'))
     .addOption(new Option('--threads <n>', 'compute threads (default: all cores)').argParser(positiveInt))
     .option('--debug', 'print stack traces on errors')
-    .showHelpAfterError('(add --help for usage)')
     .exitOverride();
 
   program
@@ -83,6 +82,21 @@ export function buildProgram(): Command {
     .action(async (opts) => {
       const { pruneCommand } = await import('./commands/prune.js');
       await pruneCommand(opts, program.opts<GlobalOptions>());
+    });
+
+  program
+    .command('eval')
+    .description('Evaluate a model (dense or pruned): WikiText-2 perplexity and multiple-choice tasks with lm-eval semantics.')
+    .requiredOption('--model <dir>', 'Hugging Face model folder')
+    .option('--tasks <list>', 'comma-separated task names', 'wikitext2')
+    .option('--data-dir <dir>', 'folder holding one sub-folder per dataset (as ../shared/data)')
+    .option('--limit <n>', 'only the first N items of each task (wikitext2: N windows and N documents)')
+    .option('--batch-size <n>', 'sequences per forward pass (default: as many as fit 4096 tokens)')
+    .option('--ctx <n>', 'perplexity window length (default: 2048 or the model maximum if smaller; lm-eval metrics: the model maximum)')
+    .option('--json <file>', 'also write the run record (metrics, settings, model summary) to FILE, atomically')
+    .action(async (opts) => {
+      const { evalCommand } = await import('./commands/eval.js');
+      await evalCommand(opts, program.opts<GlobalOptions>());
     });
 
   program

@@ -8,6 +8,7 @@ import { prunedLayers } from '../plan/validate.js';
 import { specFromConfig } from '../arch/registry.js';
 import type { ArchSpec } from '../arch/spec.js';
 import { isUniform } from '../arch/common.js';
+import { countParams } from '../arch/params.js';
 import { buildCalibration, defaultSamplingMode, DEFAULT_SAMPLES, loadCalibrationCorpus } from '../calib/index.js';
 import type { CalibrationDescription } from '../calib/types.js';
 import { openCheckpoint } from '../engine/checkpoint.js';
@@ -99,10 +100,13 @@ export async function prune(req: PruneRequest, progress: PruneProgress = SILENT_
     progress.done();
 
     const plans = planLayers(spec, scores, opts);
-    const summary = planSummary(spec, plans);
+    let summary = planSummary(spec, plans);
     const warnings: string[] = [];
     let outConfig = spec.configFor(summary.shapes);
-    if (method.name === 'flap') ({ outConfig } = withCompensationBiases(spec, outConfig, warnings));
+    if (method.name === 'flap') {
+      ({ outConfig } = withCompensationBiases(spec, outConfig, warnings));
+      summary = withBiasParams(summary, specFromConfig(outConfig, 'config.json'));
+    }
     const record = pruneRecord(req, ckpt, opts, plans, scores, summary, calibration?.description);
 
     progress.phase('writing', spec.numLayers);
@@ -156,6 +160,12 @@ function withCompensationBiases(spec: ArchSpec, config: Record<string, unknown>,
   if (!names.has('o.bias')) warnings.push(`${spec.architecture} has no o_proj bias: FLAP's attention bias compensation is skipped`);
   if (!names.has('down.bias')) warnings.push(`${spec.architecture} has no down_proj bias: FLAP's MLP bias compensation is skipped`);
   return { outConfig };
+}
+
+/** The parameter count of what is really written (FLAP's added bias vectors included). */
+function withBiasParams(summary: PlanSummary, written: ArchSpec): PlanSummary {
+  const after = countParams(written);
+  return { ...summary, pruned: written, after, achievedRatio: 1 - after.total / summary.before.total };
 }
 
 /** Keep the input's sharding: its largest shard size, or one file when the input is one file. */
