@@ -37,6 +37,8 @@ export interface TaskResult {
   primaryMetric: string;
   /** Free-form notes worth showing (e.g. which convention a perplexity follows). */
   notes?: string[];
+  /** Other numbers a report may compare (e.g. windows, predicted tokens, words, bytes, window length). */
+  counts?: Record<string, number>;
   seconds: number;
 }
 
