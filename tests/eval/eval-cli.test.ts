@@ -1,0 +1,150 @@
+/**
+ * `amp-prune eval` through the real CLI: bad input gives one line naming the flag or file (exit 1),
+ * a run prints the metrics table and writes a deterministic run record that carries the model's
+ * pruning summary; the multiple-choice average.
+ */
+import assert from 'node:assert/strict';
+import { cp, mkdtemp, readFile, rm, unlink, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, test } from 'node:test';
+import type { EvalRecord } from '../../src/eval/run.js';
+import { multipleChoiceAverage } from '../../src/eval/run.js';
+import { TASKS } from '../../src/eval/registry.js';
+import { MULTIPLE_CHOICE_TASKS } from '../../src/eval/tasks/index.js';
+import type { TaskResult } from '../../src/eval/task.js';
+import { runCli } from '../helpers/cli.js';
+import { fixtureDir, REPO_ROOT } from '../helpers/python.js';
+
+const DATA_DIR = join(REPO_ROOT, '..', 'shared', 'data');
+
+let scratch: string;
+let phi: string;
+/** A copy of the phi fixture with an amp_prune.json, as `prune` leaves one. */
+let pruned: string;
+
+const PRUNE_RECORD = {
+  tool: { name: 'amp-prune', version: '0.1.0' },
+  method: 'amp',
+  ratio: { asked: 0.2, achieved: 0.19, layers_worth: null },
+  parameters: { before: { total: 200 }, after: { total: 160 } },
+  layers: [{ layer: 0, heads: { kept: [0, 1] } }],
+};
+
+before(async () => {
+  scratch = await mkdtemp(join(tmpdir(), 'amp-prune-eval-'));
+  phi = await fixtureDir('phi');
+  pruned = join(scratch, 'pruned');
+  await cp(phi, pruned, { recursive: true });
+  await writeFile(join(pruned, 'amp_prune.json'), JSON.stringify(PRUNE_RECORD));
+});
+after(() => rm(scratch, { recursive: true, force: true }));
+
+async function assertUserError(args: string[], ...expected: (string | RegExp)[]): Promise<void> {
+  const { code, stdout, stderr } = await runCli(['eval', ...args]);
+  assert.equal(code, 1, `exit code (stderr: ${stderr})`);
+  assert.equal(stdout, '');
+  const lines = stderr.trim().split('\n');
+  assert.equal(lines.length, 1, `one line: ${stderr}`);
+  assert.match(lines[0], /^amp-prune: error: /);
+  for (const e of expected) assert.match(lines[0], typeof e === 'string' ? new RegExp(e.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')) : e);
+}
+
+test('unknown task: lists the available ones', async () => {
+  await assertUserError(['--model', phi, '--tasks', 'wikitext3', '--data-dir', DATA_DIR], "unknown task 'wikitext3'", 'available: ', 'wikitext2');
+});
+
+test('no --data-dir: names the flag and the file the task reads', async () => {
+  await assertUserError(['--model', phi], '--data-dir is required', 'wikitext2/derived_raw_hf_joined/wikitext-test.txt');
+});
+
+test('missing data file: names the file', async () => {
+  await assertUserError(['--model', phi, '--data-dir', scratch], join(scratch, 'wikitext2/derived_raw_hf_joined/wikitext-test.txt'), 'not found');
+});
+
+test('--limit 0, --batch-size x, --ctx 1: the flag and the bound', async () => {
+  await assertUserError(['--model', phi, '--data-dir', DATA_DIR, '--limit', '0'], '--limit must be >= 1 (got 0)');
+  await assertUserError(['--model', phi, '--data-dir', DATA_DIR, '--batch-size', 'x'], "--batch-size takes a whole number (got 'x')");
+  await assertUserError(['--model', phi, '--data-dir', DATA_DIR, '--ctx', '1'], '--ctx must be >= 2 (got 1)');
+});
+
+test('--ctx beyond the model\'s max_position_embeddings', async () => {
+  await assertUserError(['--model', phi, '--data-dir', DATA_DIR, '--limit', '1', '--ctx', '129'], "--ctx 129 exceeds the model's max_position_embeddings (128)");
+});
+
+test('a model without tokenizer.json: names the file', async () => {
+  const dir = join(scratch, 'no-tokenizer');
+  await cp(phi, dir, { recursive: true });
+  await unlink(join(dir, 'tokenizer.json'));
+  await assertUserError(['--model', dir, '--data-dir', DATA_DIR, '--limit', '1'], join(dir, 'tokenizer.json'), 'not found');
+});
+
+test('--json into a missing folder fails before evaluating', async () => {
+  await assertUserError(['--model', phi, '--data-dir', DATA_DIR, '--json', join(scratch, 'nowhere', 'run.json')], join(scratch, 'nowhere'), 'folder not found');
+});
+
+/** Everything but the two fields that record when and how long. */
+function withoutTimes(record: EvalRecord): unknown {
+  const tasks = Object.fromEntries(Object.entries(record.tasks).map(([name, t]) => [name, { ...t, seconds: 0 }]));
+  return { ...record, finished_at: '', tasks };
+}
+
+test('a run prints the table and writes a deterministic run record with the pruning summary', async () => {
+  const files = [join(scratch, 'run-a.json'), join(scratch, 'run-b.json')];
+  const args = ['--model', pruned, '--data-dir', DATA_DIR, '--limit', '1', '--ctx', '32', '--batch-size', '4'];
+  const outputs = [];
+  for (const file of files) outputs.push(await runCli(['eval', ...args, '--json', file]));
+  for (const { code, stderr } of outputs) assert.equal(code, 0, stderr);
+
+  const { stdout } = outputs[0];
+  for (const metric of ['token_perplexity', 'word_perplexity', 'byte_perplexity', 'bits_per_byte']) {
+    assert.match(stdout, new RegExp(`${metric}\\s+[0-9.e+]+\\n`));
+  }
+  assert.match(stdout, /^task\s+metric\s+value\n/);
+  assert.match(stdout, /SparseGPT\/Wanda\/SliceGPT convention/);
+  assert.match(stdout, /lm-eval's wikitext task/);
+  assert.doesNotMatch(stdout, /average/, 'no multiple-choice task ran');
+
+  const [a, b] = await Promise.all(files.map(async (f) => JSON.parse(await readFile(f, 'utf8')) as EvalRecord));
+  assert.deepEqual(withoutTimes(a), withoutTimes(b));
+  assert.match(a.finished_at, /^\d{4}-\d\d-\d\dT/);
+  assert.equal(a.tool.name, 'amp-prune');
+  assert.equal(a.model.architecture, 'PhiForCausalLM');
+  assert.ok(a.model.parameters.total > 0);
+  assert.deepEqual(a.model.pruning, { tool: PRUNE_RECORD.tool, method: 'amp', ratio: PRUNE_RECORD.ratio, parameters: PRUNE_RECORD.parameters });
+  assert.deepEqual(a.settings, { tasks: ['wikitext2'], limit: 1, ctx: 32, batch_size: 4, data_dir: DATA_DIR, device: 'cpu' });
+  const wikitext = a.tasks.wikitext2;
+  assert.equal(wikitext.primary_metric, 'token_perplexity');
+  assert.equal(wikitext.items, 1);
+  assert.equal(wikitext.counts?.token_windows, 1);
+  assert.equal(wikitext.counts?.token_window_length, 32);
+  assert.equal(wikitext.notes.length, 2);
+  assert.ok(wikitext.metrics.token_perplexity.value > 1);
+  const bitsPerByte = Math.log2(wikitext.metrics.byte_perplexity.value);
+  assert.ok(Math.abs(wikitext.metrics.bits_per_byte.value - bitsPerByte) < 1e-9);
+  assert.equal(a.average, null);
+});
+
+test('the average is over the multiple-choice tasks\' primary metrics only', () => {
+  const result = (task: string, primaryMetric: string, value: number): TaskResult => ({
+    task,
+    metrics: { [primaryMetric]: { value } },
+    items: 10,
+    primaryMetric,
+    seconds: 0,
+  });
+  assert.equal(multipleChoiceAverage([result('wikitext2', 'token_perplexity', 12)]), null);
+  const [first, second] = MULTIPLE_CHOICE_TASKS;
+  if (!second) return; // no multiple-choice tasks registered yet
+  const average = multipleChoiceAverage([result('wikitext2', 'token_perplexity', 12), result(first.name, 'acc', 0.5), result(second.name, 'acc_norm', 0.7)]);
+  assert.deepEqual(average, { value: 0.6, metrics: { [first.name]: 'acc', [second.name]: 'acc_norm' } });
+});
+
+const hasPiqa = TASKS.some((t) => t.name === 'piqa');
+
+test('with a multiple-choice task the table ends with their average', { skip: !hasPiqa && 'piqa is not registered' }, async () => {
+  const { code, stdout, stderr } = await runCli(['eval', '--model', phi, '--tasks', 'wikitext2,piqa', '--data-dir', DATA_DIR, '--limit', '2', '--ctx', '32']);
+  assert.equal(code, 0, stderr);
+  assert.match(stdout, /\npiqa\s+acc\s/);
+  assert.match(stdout, /\naverage \(multiple choice: piqa acc\S*\): [0-9.]+\n/);
+});
