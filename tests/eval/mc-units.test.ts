@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { PairEncoder } from '../../src/eval/tasks/encode-pair.js';
-import { preprocess } from '../../src/eval/tasks/hellaswag.js';
+import { capitaliseUnfinishedPhrase, preprocess } from '../../src/eval/tasks/hellaswag.js';
 import { MULTIPLE_CHOICE_TASKS } from '../../src/eval/tasks/index.js';
 import { aggregate, argmax, itemScores, meanStderr } from '../../src/eval/tasks/metrics.js';
 import { choicesAfterContext, contextsBeforeContinuation } from '../../src/eval/tasks/multiple-choice.js';
@@ -80,6 +80,21 @@ test('--limit takes the first N items of each file, in order', async () => {
     assert.equal(first.items.length, 3, task.name);
     assert.deepEqual(first.items, more.items.slice(0, 3), task.name);
   }
+});
+
+test("the hellaswag rendering's contexts get lm-eval's capitalised ctx_b back", async () => {
+  // lm-eval's queries for the first two records of the original hellaswag_val.jsonl (ind 24, 92;
+  // ctx_b "he" and "the lady"), which the rendering writes as "... roof. he" and "... pole. the lady".
+  const hellaswag = MULTIPLE_CHOICE_TASKS.find((t) => t.name === 'hellaswag');
+  assert.ok(hellaswag);
+  const { items } = await hellaswag.load(SHARED, 2);
+  assert.deepEqual(
+    items.map((item) => item.requests[0].context),
+    ['Roof shingle removal: A man is sitting on a roof. He', 'Clean and jerk: A lady walks to a barbell. She bends down and grabs the pole. The lady'],
+  );
+  assert.equal(capitaliseUnfinishedPhrase('Sumo: Men are shown. two MEN'), 'Sumo: Men are shown. Two men');
+  assert.equal(capitaliseUnfinishedPhrase('Family Life: How to x. do y.'), 'Family Life: How to x. do y.'); // a finished sentence
+  assert.equal(capitaliseUnfinishedPhrase('Sumo: two men'), 'Sumo: two men'); // no sentence to split after
 });
 
 test('the hellaswag rendering read in full agrees with its first items read early', async () => {

@@ -7,10 +7,12 @@
  *   its word-boundary space in the continuation's tokens).
  * - whole = encode(context + continuation) and ctx = encode(context), both with the tokenizer's
  *   own special tokens (HF add_special_tokens=True: BOS for LLaMA-style tokenizers, nothing for
- *   GPT-2-style ones) unless the text already starts with the BOS text; the continuation's
- *   tokens are whole[len(ctx):]. Encoding the whole string keeps merges across the boundary.
- * - An empty context is replaced by the prefix token (BOS, else EOS).
- * - Left truncation: only the last maxLength + 1 tokens are kept (the model sees maxLength).
+ *   GPT-2-style ones) unless the text already starts with the prefix token's text (BOS, else EOS:
+ *   lm-eval's prefix_token_id, decoded). The continuation's tokens are whole[len(ctx):]: encoding
+ *   the whole string keeps merges across the boundary.
+ * - An empty context is replaced by the prefix token.
+ * - Left truncation to the last maxLength + 1 tokens: lm-eval feeds the first maxLength of them,
+ *   and each scored token is predicted from the ones before it, so nothing beyond maxLength counts.
  */
 import type { LoglikelihoodRequest } from '../../engine/causal-lm.js';
 import type { ModelTokenizer } from '../../io/tokenizer.js';
@@ -32,10 +34,10 @@ export class PairEncoder {
     this.prefixText = this.prefixId === undefined ? undefined : tokenizer.decode([this.prefixId]);
   }
 
-  /** HFLM.tok_encode with default arguments. */
+  /** HFLM.tok_encode with default arguments: no special tokens when the text starts with the prefix token's text. */
   private encode(text: string): number[] {
-    const startsWithBos = this.prefixText !== undefined && this.prefixText !== '' && text.startsWith(this.prefixText);
-    return this.tokenizer.encode(text, { addSpecialTokens: !startsWithBos });
+    const startsWithPrefix = this.prefixText !== undefined && text.startsWith(this.prefixText);
+    return this.tokenizer.encode(text, { addSpecialTokens: !startsWithPrefix });
   }
 
   /** Context ids, reused while consecutive requests share a context (all choices of most items). */

@@ -6,11 +6,13 @@
  * Two sources, the first one present wins:
  * - hellaswag/hellaswag_val.jsonl, the original release (or an HF export): scored exactly as lm-eval.
  * - hellaswag/hellaswag_val_full.txt.bz2, the derived text rendering in ../shared/data (6 lines per
- *   item: "activity_label: ctx", gold, 4 endings, already cleaned much like lm-eval). Its ctx is
- *   ctx_a + " " + ctx_b with ctx_b NOT capitalised, and the split point is lost, so that one
- *   difference from lm-eval cannot be undone: the result carries a note saying so. lm-eval's
- *   preprocess is applied to the rendered lines as well, which makes them what lm-eval would make
- *   of the same text (the rendering kept some bracketed text, e.g. "[insert name of town]").
+ *   item: "activity_label: ctx", gold, 4 endings, cleaned much like lm-eval). Its ctx is
+ *   ctx_a + " " + ctx_b with ctx_b as written, where lm-eval capitalises ctx_b, and the split point
+ *   is lost. The HellaSwag README says ctx_b holds the unfinished noun phrase a context ends in
+ *   (ActivityNet items; otherwise it is empty), so ctx_b is taken to be the text after the last
+ *   ". " of a context that does not end a sentence, and capitalised as lm-eval does; the result
+ *   carries a note. lm-eval's preprocess is applied to the rendered lines as well, which makes them
+ *   what lm-eval makes of the same text (the rendering kept e.g. "[insert name of town]").
  */
 import { access } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -50,6 +52,17 @@ export function originalItem(record: JsonlRecord): MultipleChoiceItem {
   return choicesAfterContext(query, stringArrayField(record, 'endings').map(preprocess), gold);
 }
 
+/**
+ * A rendered "activity_label: ctx" line with lm-eval's ctx_b.capitalize() redone: when ctx ends
+ * without closing a sentence, its last phrase (after the last ". ") is ctx_b.
+ */
+export function capitaliseUnfinishedPhrase(header: string): string {
+  if (/[.!?]$/.test(header)) return header; // a finished sentence: ctx_b was empty
+  const cut = header.lastIndexOf('. ');
+  if (cut < 0 || cut < header.indexOf(': ')) return header; // no sentence before it: leave as written
+  return header.slice(0, cut + 2) + pyCapitalize(header.slice(cut + 2));
+}
+
 /** The first `count` lines (all when undefined) of the rendering, decompressing no further. */
 function renderedLines(file: string, bytes: Buffer, count: number | undefined): string[] {
   const decoder = new TextDecoder('utf-8');
@@ -81,7 +94,7 @@ function renderedItems(file: string, lines: string[]): MultipleChoiceItem[] {
     const gold = goldIndex(lines[start + 1]);
     if (gold === undefined) throw new FileError(file, `line ${start + 2}: gold label "${lines[start + 1]}" is not 0-3`);
     const endings = lines.slice(start + 2, start + LINES_PER_ITEM).map(preprocess);
-    items.push(choicesAfterContext(preprocess(lines[start]), endings, gold));
+    items.push(choicesAfterContext(preprocess(capitaliseUnfinishedPhrase(lines[start])), endings, gold));
   }
   return items;
 }
@@ -104,9 +117,8 @@ async function loadHellaswag(dataDir: string, limit: number | undefined): Promis
   return {
     items: renderedItems(file, lines),
     notes: [
-      `read the derived text rendering ${RENDERING}: its contexts keep ctx_b's first letter as written ` +
-        `where lm-eval capitalises it, so scores may differ slightly from lm-eval's (put the original ` +
-        `hellaswag_val.jsonl in the hellaswag folder for exact agreement)`,
+      `read the derived text rendering ${RENDERING}, with ctx_b's capitalisation reconstructed; ` +
+        `put the original hellaswag_val.jsonl in the hellaswag folder for exact agreement with lm-eval`,
     ],
   };
 }
