@@ -3,12 +3,14 @@
  * into a cache folder and that folder is used from then on.
  *
  *   <gguf dir>/.amp-prune-cache/<name>-<key>/     key = sha256(size, mtime, first MiB, converter version)
+ *   (~/.cache/amp-prune/gguf/<name>-<key>/ when the GGUF's folder is read-only)
  *
  * The key changes when the file is replaced or touched, or when the converter's output changes,
  * so a stale conversion is never reused. Conversion is atomic: a folder that exists is complete.
  */
 import { createHash } from 'node:crypto';
 import { type Stats, promises as fs } from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { FileError } from '../errors.js';
 import { type ConvertProgress, convertGgufToHf } from './gguf-to-hf.js';
@@ -44,10 +46,22 @@ async function isCompleteCheckpoint(dir: string): Promise<boolean> {
   return (await fs.stat(path.join(dir, 'config.json')).catch(() => undefined))?.isFile() ?? false;
 }
 
+/** Whether `root` exists (or can be made) and takes new folders. */
+async function usableCacheRoot(root: string): Promise<boolean> {
+  try {
+    await fs.mkdir(root, { recursive: true });
+    await fs.access(root, fs.constants.W_OK);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 /**
  * For a GGUF file (a .gguf name or the GGUF magic), the Hugging Face folder it converts to,
  * converting on first use; anything else (a model folder, a missing path) is returned unchanged
- * for the caller to open and report on as usual. `cacheDir` replaces `<gguf dir>/.amp-prune-cache`.
+ * for the caller to open and report on as usual. The cache lives beside the file, or under
+ * ~/.cache/amp-prune/gguf where that folder is read-only; `cacheDir` replaces both.
  */
 export async function ensureHfCheckpoint(pathOrGguf: string, cacheDir?: string, progress?: ConvertProgress): Promise<string> {
   const stat = await fs.stat(pathOrGguf).catch(() => undefined);
@@ -56,21 +70,22 @@ export async function ensureHfCheckpoint(pathOrGguf: string, cacheDir?: string, 
   const looksLikeGguf = pathOrGguf.toLowerCase().endsWith('.gguf') || header.subarray(0, 4).equals(GGUF_MAGIC);
   if (!looksLikeGguf) return pathOrGguf;
 
-  const root = cacheDir ?? path.join(path.dirname(pathOrGguf), CACHE_FOLDER);
-  const name = path.basename(pathOrGguf).replace(/\.gguf$/i, '');
-  const target = path.join(root, `${name}-${cacheKey(stat, header)}`);
-  if (await isCompleteCheckpoint(target)) return target;
-  try {
-    await fs.mkdir(root, { recursive: true });
-  } catch (error) {
-    throw new FileError(root, `cannot create the conversion cache folder (${(error as NodeJS.ErrnoException).code ?? String(error)}); convert explicitly with \`amp-prune convert ${pathOrGguf} --out DIR\``);
+  const roots = cacheDir ? [cacheDir] : [path.join(path.dirname(pathOrGguf), CACHE_FOLDER), path.join(os.homedir(), '.cache', 'amp-prune', 'gguf')];
+  const folderName = `${path.basename(pathOrGguf).replace(/\.gguf$/i, '')}-${cacheKey(stat, header)}`;
+  for (const root of roots) {
+    if (await isCompleteCheckpoint(path.join(root, folderName))) return path.join(root, folderName);
   }
-  try {
-    await convertGgufToHf(pathOrGguf, target, { progress });
-  } catch (error) {
-    // Another process may have converted the same file meanwhile: its complete folder will do.
-    if (await isCompleteCheckpoint(target)) return target;
-    throw error;
+  for (const root of roots) {
+    if (!(await usableCacheRoot(root))) continue;
+    const target = path.join(root, folderName);
+    try {
+      await convertGgufToHf(pathOrGguf, target, { progress });
+    } catch (error) {
+      // Another process may have converted the same file meanwhile: its complete folder will do.
+      if (await isCompleteCheckpoint(target)) return target;
+      throw error;
+    }
+    return target;
   }
-  return target;
+  throw new FileError(roots[0], `cannot create a conversion cache folder here; convert explicitly with \`amp-prune convert ${pathOrGguf} --out DIR\``);
 }

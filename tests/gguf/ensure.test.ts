@@ -47,3 +47,9 @@ test('a broken GGUF fails with the converter error and leaves no cache entry', a
   await assert.rejects(ensureHfCheckpoint(gguf, cache), /IQ4_NL, which is not supported/);
   assert.deepEqual(await readdir(cache), []);
 });
+
+test('an unusable cache folder is reported with the explicit command to run instead', async () => {
+  const notAFolder = join(scratch, 'file-not-folder');
+  await copyFile(fixturePath('texts.json'), notAFolder);
+  await assert.rejects(ensureHfCheckpoint(fixturePath('f16', 'model.gguf'), join(notAFolder, 'cache')), /cannot create a conversion cache folder here; convert explicitly with `amp-prune convert .* --out DIR`/);
+});

@@ -43,7 +43,12 @@ async function build(): Promise<GgufManifest> {
   const fixtures = await ensureFixtures();
   // Built beside and moved into place, so an interrupted build never looks complete.
   const staging = `${GGUF_FIXTURES}.tmp-${process.pid}`;
-  await runPython([MAKE_GGUF, staging, '--fixtures', fixtures, '--text', TEXT_FILE]);
+  try {
+    await runPython([MAKE_GGUF, staging, '--fixtures', fixtures, '--text', TEXT_FILE]);
+  } catch (error) {
+    await rm(staging, { recursive: true, force: true });
+    throw error;
+  }
   await rm(GGUF_FIXTURES, { recursive: true, force: true });
   await rename(staging, GGUF_FIXTURES);
   const built = await readManifest();
