@@ -16,12 +16,23 @@ export interface TokenBatch {
   ids: Int32Array;
   /** [B, T] 1 = real token, 0 = padding. */
   mask: Uint8Array;
-  /** [B, T] RoPE positions; default 0..T-1 on every row (what transformers' forward uses). */
+  /** [B, T] RoPE positions; default P..P+T-1 on every row (what transformers' forward uses). */
   positions: Int32Array;
+  /** Tokens already in the KV cache before these: P and which of them are real, [B, P]. */
+  past?: { length: number; mask: Uint8Array };
 }
 
-/** Pad sequences to one length (right padding unless `side` says left). */
-export function padBatch(seqs: readonly (readonly number[])[], padId = 0, side: 'left' | 'right' = 'right'): TokenBatch {
+/**
+ * Pad sequences to one length (right padding unless `side` says left). With `past`, the sequences
+ * continue P cached tokens: positions start after the row's real cached tokens, and every query
+ * may attend them.
+ */
+export function padBatch(
+  seqs: readonly (readonly number[])[],
+  padId = 0,
+  side: 'left' | 'right' = 'right',
+  past?: TokenBatch['past'],
+): TokenBatch {
   if (seqs.length === 0) throw new Error('padBatch: no sequences');
   const seqLen = Math.max(...seqs.map((s) => s.length));
   const batch = seqs.length;
@@ -34,20 +45,33 @@ export function padBatch(seqs: readonly (readonly number[])[], padId = 0, side: 
       mask[b * seqLen + start + t] = 1;
     }
   });
+  // a continuation's positions follow its row's REAL cached tokens (contexts of different lengths
+  // share one padded cache); transformers' generate() numbers positions the same way
   const positions = new Int32Array(batch * seqLen);
-  for (let i = 0; i < positions.length; i++) positions[i] = i % seqLen;
-  return { batch, seqLen, ids, mask, positions };
+  for (let b = 0; b < batch; b++) {
+    let offset = 0;
+    if (past) for (let k = 0; k < past.length; k++) offset += past.mask[b * past.length + k];
+    for (let t = 0; t < seqLen; t++) positions[b * seqLen + t] = offset + t;
+  }
+  return { batch, seqLen, ids, mask, positions, past };
 }
 
-/** [B, 1, 1, T, T] additive bias: 0 where query t may attend key s, MASK_MIN elsewhere. */
+/**
+ * [B, 1, 1, T, P + T] additive bias: 0 where query t may attend key s, MASK_MIN elsewhere. Keys
+ * are the P cached tokens then the T new ones; causality and windows use absolute positions.
+ */
 export function attentionBias(b: TokenBatch, slidingWindow?: number): Float32Array {
   const T = b.seqLen;
-  const out = new Float32Array(b.batch * T * T).fill(MASK_MIN);
+  const P = b.past?.length ?? 0;
+  const K = P + T;
+  const out = new Float32Array(b.batch * T * K).fill(MASK_MIN);
+  const keyIsReal = (bi: number, k: number) => (k < P ? b.past!.mask[bi * P + k] : b.mask[bi * T + k - P]) === 1;
   for (let bi = 0; bi < b.batch; bi++) {
     for (let q = 0; q < T; q++) {
-      const row = (bi * T + q) * T;
-      const first = slidingWindow === undefined ? 0 : Math.max(0, q - slidingWindow + 1);
-      for (let k = first; k <= q; k++) if (b.mask[bi * T + k]) out[row + k] = 0;
+      const row = (bi * T + q) * K;
+      const last = P + q;
+      const first = slidingWindow === undefined ? 0 : Math.max(0, last - slidingWindow + 1);
+      for (let k = first; k <= last; k++) if (keyIsReal(bi, k)) out[row + k] = 0;
     }
   }
   return out;

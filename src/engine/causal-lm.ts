@@ -1,7 +1,14 @@
 /** A loaded model ready to produce logits: checkpoint + whole-model graph + one session. */
 import type { ArchSpec } from '../arch/spec.js';
-import { padBatch } from './batch.js';
 import type { TokenBatch } from './batch.js';
+import { emptyCache } from './kv-cache.js';
+import type { KvCache } from './kv-cache.js';
+import { loglikelihood } from './likelihood.js';
+import type { LoglikelihoodOptions, LoglikelihoodRequest, LoglikelihoodResult } from './likelihood.js';
+
+export type { KvCache } from './kv-cache.js';
+export { packByLength } from './likelihood.js';
+export type { LoglikelihoodOptions, LoglikelihoodRequest, LoglikelihoodResult } from './likelihood.js';
 import { openCheckpoint, WeightReader } from './checkpoint.js';
 import type { Checkpoint } from './checkpoint.js';
 import { buildModelGraph } from './model.js';
@@ -9,45 +16,18 @@ import { biasInputName, PreparedBatch } from './prepared-batch.js';
 import { OrtSession } from './session.js';
 import type { FeedTensor, OutputTensor, SessionOptions } from './session.js';
 
-export interface LoglikelihoodRequest {
-  /** Context and continuation, as one token sequence. */
-  tokens: readonly number[];
-  /** Index of the first scored token (the continuation's start); at least 1. */
-  scoreFrom: number;
+export interface RunOptions {
+  past?: KvCache;
+  targets?: BigInt64Array;
+  logits?: boolean;
+  cache?: boolean;
 }
 
-export interface LoglikelihoodResult {
-  logprob: number;
-  greedy: boolean;
-  tokenLogprobs: Float64Array;
-}
-
-export interface LoglikelihoodOptions {
-  /** Upper bound on B·T per forward pass. */
-  maxBatchTokens?: number;
-  maxBatchSize?: number;
-  onProgress?: (done: number, total: number) => void;
-}
-
-const DEFAULT_BATCH_TOKENS = 4096;
-
-/** Indices grouped into batches of similar length (longest first) under a padded-token budget. */
-export function packByLength(lengths: readonly number[], maxTokens: number, maxBatch = Infinity): number[][] {
-  const order = lengths.map((len, i) => ({ len, i })).sort((a, b) => b.len - a.len || a.i - b.i);
-  const batches: number[][] = [];
-  let current: number[] = [];
-  let longest = 0;
-  for (const { len, i } of order) {
-    const width = Math.max(longest, len);
-    if (current.length > 0 && (width * (current.length + 1) > maxTokens || current.length >= maxBatch)) {
-      batches.push(current);
-      current = [];
-    }
-    longest = current.length === 0 ? len : Math.max(longest, len);
-    current.push(i);
-  }
-  if (current.length > 0) batches.push(current);
-  return batches;
+export interface RunOutput {
+  logits?: OutputTensor;
+  /** [B, T] each: log p(targets[b, t] | tokens up to t), and 1 where that target is the argmax. */
+  targets?: { logprob: Float32Array; greedy: Float32Array };
+  cache?: KvCache;
 }
 
 export class CausalLM {
@@ -82,8 +62,7 @@ export class CausalLM {
 
   /** Logits [B, T, V] for a padded batch. */
   async logits(tokens: TokenBatch): Promise<OutputTensor> {
-    const out = await this.session.run(this.feeds(tokens), ['logits']);
-    return out.logits;
+    return (await this.run(tokens, { logits: true })).logits!;
   }
 
   /** Longest sequence the model was trained for (config max_position_embeddings), if it says. */
@@ -93,38 +72,53 @@ export class CausalLM {
   }
 
   /**
+   * One forward pass: optional KV cache in (its tokens precede `tokens`; build the batch with
+   * padBatch(..., cache) so positions and masks continue it), and any of: logits, per-position
+   * target log-probabilities (targets[b, t] = the token expected after position t), the extended cache.
+   */
+  async run(tokens: TokenBatch, opts: RunOptions = {}): Promise<RunOutput> {
+    const feeds = this.feeds(tokens, opts.targets);
+    const past = opts.past ?? emptyCache(this.spec, tokens.batch);
+    if (past.batch !== tokens.batch) throw new Error(`run: cache batch ${past.batch} != ${tokens.batch}`);
+    if ((tokens.past?.length ?? 0) !== past.length) throw new Error('run: build the batch with padBatch(..., cache) to continue a cache');
+    this.spec.layers.forEach((shape, i) => {
+      const dims = [past.batch, shape.kvHeads, past.length, this.spec.headDim];
+      feeds[`past_key.${i}`] = { type: 'float32', data: past.keys[i], dims };
+      feeds[`past_value.${i}`] = { type: 'float32', data: past.values[i], dims };
+    });
+    const wanted: string[] = [];
+    if (opts.logits) wanted.push('logits');
+    if (opts.targets) wanted.push('target_logprob', 'target_greedy');
+    if (opts.cache) this.spec.layers.forEach((_, i) => wanted.push(`present_key.${i}`, `present_value.${i}`));
+    const out = await this.session.run(feeds, wanted);
+    const result: RunOutput = {};
+    if (opts.logits) result.logits = out.logits;
+    if (opts.targets) result.targets = { logprob: out.target_logprob.data, greedy: out.target_greedy.data };
+    if (opts.cache) {
+      const T = tokens.seqLen;
+      const mask = new Uint8Array(tokens.batch * (past.length + T));
+      for (let b = 0; b < tokens.batch; b++) {
+        mask.set(past.mask.subarray(b * past.length, (b + 1) * past.length), b * (past.length + T));
+        mask.set(tokens.mask.subarray(b * T, (b + 1) * T), b * (past.length + T) + past.length);
+      }
+      result.cache = {
+        batch: tokens.batch,
+        length: past.length + T,
+        mask,
+        keys: this.spec.layers.map((_, i) => out[`present_key.${i}`].data),
+        values: this.spec.layers.map((_, i) => out[`present_value.${i}`].data),
+      };
+    }
+    return result;
+  }
+
+  /**
    * For each request: Σ log p(tokens[t] | tokens[<t]) over t in [scoreFrom, length), each scored
    * token's log-probability, and whether every scored token is the model's argmax (lm-eval's
-   * `is_greedy`). Requests are packed into right-padded batches of similar length.
+   * `is_greedy`). Requests sharing their context are run with the context computed once.
    */
-  async loglikelihood(requests: readonly LoglikelihoodRequest[], opts: LoglikelihoodOptions = {}): Promise<LoglikelihoodResult[]> {
-    const results: LoglikelihoodResult[] = new Array(requests.length);
-    const batches = packByLength(requests.map((r) => r.tokens.length), opts.maxBatchTokens ?? DEFAULT_BATCH_TOKENS, opts.maxBatchSize);
-    let done = 0;
-    for (const indices of batches) {
-      const seqs = indices.map((i) => requests[i].tokens);
-      const tokens = padBatch(seqs);
-      const T = tokens.seqLen;
-      const targets = new BigInt64Array(tokens.batch * T);
-      seqs.forEach((s, b) => {
-        for (let t = 0; t + 1 < s.length; t++) targets[b * T + t] = BigInt(s[t + 1]);
-      });
-      const out = await this.session.run(this.feeds(tokens, targets), ['target_logprob', 'target_greedy']);
-      indices.forEach((i, b) => {
-        const { tokens: seq, scoreFrom } = requests[i];
-        if (scoreFrom < 1 || scoreFrom > seq.length) throw new Error(`loglikelihood: scoreFrom ${scoreFrom} outside [1, ${seq.length}]`);
-        const tokenLogprobs = new Float64Array(seq.length - scoreFrom);
-        let greedy = true;
-        for (let t = scoreFrom; t < seq.length; t++) {
-          tokenLogprobs[t - scoreFrom] = out.target_logprob.data[b * T + t - 1];
-          greedy &&= out.target_greedy.data[b * T + t - 1] === 1;
-        }
-        results[i] = { logprob: tokenLogprobs.reduce((a, x) => a + x, 0), greedy, tokenLogprobs };
-      });
-      done += indices.length;
-      opts.onProgress?.(done, requests.length);
-    }
-    return results;
+  loglikelihood(requests: readonly LoglikelihoodRequest[], opts: LoglikelihoodOptions = {}): Promise<LoglikelihoodResult[]> {
+    return loglikelihood(this, requests, opts);
   }
 
   async close(): Promise<void> {

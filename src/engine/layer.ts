@@ -27,6 +27,9 @@ export interface LayerInputs {
   sin: string;
   /** [B, T] float, 1 = real token, 0 = padding; required for statistics taps. */
   tokenWeight?: string;
+  /** KV cache of earlier tokens, [B, kv_heads, P, head_dim] each (P may be 0); with it the
+   *  layer also returns the extended cache. attnBias is then [B, 1, 1, T, P + T]. */
+  past?: { key: string; value: string };
 }
 
 /**
@@ -48,6 +51,8 @@ export type StatName = (typeof STAT_NAMES)[number];
 export interface LayerOutputs {
   /** [N, d] */
   hidden: string;
+  /** [B, kv_heads, P + T, head_dim] each, when a past was given. */
+  present?: { key: string; value: string };
   raw?: { oProjInput: string; downProjInput: string };
   stats?: Record<StatName, string>;
 }
@@ -79,7 +84,7 @@ export function emitDecoderLayer(
   const mlp = emitMlp(g, spec, `${path}/mlp`, mlpIn, need, weight);
   const hidden = g.op(`${path}/mlp/residual/Add`, 'Add', [residual, mlp.output]);
 
-  const out: LayerOutputs = { hidden };
+  const out: LayerOutputs = { hidden, present: attn.present };
   if (taps.raw) out.raw = { oProjInput: attn.oProjInput, downProjInput: mlp.downProjInput };
   if (taps.stats) {
     if (!io.tokenWeight) throw new Error('statistics taps need a tokenWeight input');
@@ -94,6 +99,7 @@ export function emitDecoderLayer(
 
 interface AttentionOut {
   output: string;
+  present?: { key: string; value: string };
   oProjInput: string;
   headL1?: string;
 }
@@ -122,13 +128,21 @@ function emitAttention(
   };
   let q = toHeads('q', linear(g, `${path}/q_proj`, h, need('q.weight'), weight('q.bias')), heads);
   let k = toHeads('k', linear(g, `${path}/k_proj`, h, need('k.weight'), weight('k.bias')), kvHeads);
-  const v = toHeads('v', linear(g, `${path}/v_proj`, h, need('v.weight'), weight('v.bias')), kvHeads);
+  const vNew = toHeads('v', linear(g, `${path}/v_proj`, h, need('v.weight'), weight('v.bias')), kvHeads);
   if (spec.qkNorm) {
     q = normOf('q_norm', `${path}/q_norm`, q, spec.qkNorm);
     k = normOf('k_norm', `${path}/k_norm`, k, spec.qkNorm);
   }
   q = applyRope(g, `${path}/q_rope`, q, io.cos, io.sin, spec.rope.rotaryDim, dh);
   k = applyRope(g, `${path}/k_rope`, k, io.cos, io.sin, spec.rope.rotaryDim, dh);
+  let v = vNew;
+  let present: AttentionOut['present'];
+  if (io.past) {
+    // keys/values of earlier tokens come first along the sequence axis: [B, kv, P + T, dh]
+    k = g.op(`${path}/k/cache/Concat`, 'Concat', [io.past.key, k], { axis: int(2) });
+    v = g.op(`${path}/v/cache/Concat`, 'Concat', [io.past.value, v], { axis: int(2) });
+    present = { key: k, value: v };
+  }
 
   const q5 = g.op(`${path}/q/group/Reshape`, 'Reshape', [q, g.i64([0, kvHeads, group, -1, dh])]); // [B, kv, group, T, dh]
   const k5t = g.op(`${path}/k/group/Transpose`, 'Transpose', [g.op(`${path}/k/group/Unsqueeze`, 'Unsqueeze', [k, g.i64([2])])], {
@@ -138,12 +152,12 @@ function emitAttention(
   const scores = g.op(`${path}/scores/Mul`, 'Mul', [g.op(`${path}/scores/MatMul`, 'MatMul', [q5, k5t]), g.f32(1 / Math.sqrt(dh))]);
   const probs = g.op(`${path}/Softmax`, 'Softmax', [g.op(`${path}/scores/Add`, 'Add', [scores, io.attnBias])], { axis: int(-1) });
   const ctx5 = g.op(`${path}/context/MatMul`, 'MatMul', [probs, v5]); // [B, kv, group, T, dh]
-  const ctx = g.op(`${path}/context/Reshape`, 'Reshape', [ctx5, g.i64([0, heads, -1, dh])]); // [B, H, T, dh]
+  const ctx = g.op(`${path}/context/Reshape`, 'Reshape', [ctx5, g.i64([0, heads, -1, dh])]); // [B, H, T, dh] (T: new tokens only)
   const bthd = g.op(`${path}/context/Transpose`, 'Transpose', [ctx], { perm: ints([0, 2, 1, 3]) });
   const oProjInput = g.op(`${path}/context/flat/Reshape`, 'Reshape', [bthd, g.i64([-1, heads * dh])]); // [N, H·dh]
   const output = linear(g, `${path}/o_proj`, oProjInput, need('o.weight'), weight('o.bias'));
 
-  const result: AttentionOut = { output, oProjInput };
+  const result: AttentionOut = { output, oProjInput, present };
   if (taps.stats) result.headL1 = headContributionL1(g, `${path}/o_proj/head_l1`, ctx, need('o.weight'), heads, dh, spec.hidden, io);
   return result;
 }

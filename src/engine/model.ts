@@ -3,6 +3,8 @@
  *
  *   input_ids ─Gather(embed)─▶ layer 0 … layer L-1 ─final norm─lm_head─▶ logits [B, T, V]
  *
+ * Every layer also takes its KV cache (past_key.i / past_value.i, possibly empty) and returns the
+ * extended one (present_*), so one session serves full forwards, prefix reuse and decoding.
  * Used for logits, perplexity and evaluation. Pruning streams layers instead (layer-runner.ts).
  */
 import type { ArchSpec, GlobalWeightName, LayerWeightName } from '../arch/spec.js';
@@ -47,7 +49,7 @@ export function buildModelGraph(spec: ArchSpec, weights: ModelWeights): Uint8Arr
   const ids = g.input('input_ids', ElemType.INT64, ['batch', 'seq']);
   const biases = new Map<number | undefined, string>();
   for (const w of new Set(spec.slidingWindows)) {
-    biases.set(w, g.input(biasInputName(w), ElemType.FLOAT, ['batch', 1, 1, 'seq', 'seq']));
+    biases.set(w, g.input(biasInputName(w), ElemType.FLOAT, ['batch', 1, 1, 'seq', 'past_plus_seq']));
   }
   const cos = g.input('cos', ElemType.FLOAT, ['batch', 1, 'seq', half]);
   const sin = g.input('sin', ElemType.FLOAT, ['batch', 1, 'seq', half]);
@@ -77,8 +79,16 @@ export function buildModelGraph(spec: ArchSpec, weights: ModelWeights): Uint8Arr
       }
       return n;
     };
-    const io = { hidden, batchSeq, attnBias: biases.get(spec.slidingWindows[i])!, cos, sin };
-    hidden = emitDecoderLayer(g, spec, spec.layers[i], `/model/layers.${i}`, io, weight).hidden;
+    const kv = spec.layers[i].kvHeads;
+    const past = {
+      key: g.input(`past_key.${i}`, ElemType.FLOAT, ['batch', kv, 'past', spec.headDim]),
+      value: g.input(`past_value.${i}`, ElemType.FLOAT, ['batch', kv, 'past', spec.headDim]),
+    };
+    const io = { hidden, batchSeq, attnBias: biases.get(spec.slidingWindows[i])!, cos, sin, past };
+    const out = emitDecoderLayer(g, spec, spec.layers[i], `/model/layers.${i}`, io, weight);
+    hidden = out.hidden;
+    g.output(out.present!.key, `present_key.${i}`, ElemType.FLOAT, ['batch', kv, 'past_plus_seq', spec.headDim]);
+    g.output(out.present!.value, `present_value.${i}`, ElemType.FLOAT, ['batch', kv, 'past_plus_seq', spec.headDim]);
   }
 
   const normed = norm(g, spec.norm.kind, '/model/norm', hidden, global('final_norm.weight')!, global('final_norm.bias'), spec.norm.eps);

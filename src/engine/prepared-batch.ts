@@ -29,7 +29,7 @@ export class PreparedBatch {
       this.biases.set(window, data);
     }
     const T = this.tokens.seqLen;
-    return { type: 'float32', data, dims: [this.tokens.batch, 1, 1, T, T] };
+    return { type: 'float32', data, dims: [this.tokens.batch, 1, 1, T, (this.tokens.past?.length ?? 0) + T] };
   }
 
   /** Distinct sliding windows used by the model's layers (undefined = full attention). */

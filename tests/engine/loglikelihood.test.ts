@@ -59,3 +59,33 @@ for (const name of ['llama3-gqa-tied', 'phi']) {
     }
   });
 }
+
+test('shared contexts computed once give the same log-likelihoods as whole sequences (and transformers)', async () => {
+  const dir = await fixtureDir('qwen2');
+  const ctxA = [11, 12, 13, 14, 15, 16, 17];
+  const ctxB = [40, 41, 42];
+  const requests = [
+    { tokens: [...ctxA, 30, 31], scoreFrom: 7 },
+    { tokens: [...ctxA, 32], scoreFrom: 7 },
+    { tokens: [...ctxA, 33, 34, 35, 36], scoreFrom: 7 },
+    { tokens: [...ctxB, 50], scoreFrom: 3 },
+    { tokens: [...ctxB, 51, 52], scoreFrom: 3 },
+    { tokens: [60, 61, 62, 63], scoreFrom: 2 },
+  ];
+  const lm = await CausalLM.load(dir, { threads: 1 });
+  try {
+    const shared = await lm.loglikelihood(requests);
+    const separate = await lm.loglikelihood(requests, { sharePrefixes: false });
+    for (const [i, r] of requests.entries()) {
+      assert.ok(Math.abs(shared[i].logprob - separate[i].logprob) <= 1e-5, `request ${i}`);
+      assert.equal(shared[i].greedy, separate[i].greedy);
+      const ref = await referenceLogits(dir, [r.tokens]);
+      const V = ref.dims[2];
+      let expected = 0;
+      for (let t = r.scoreFrom; t < r.tokens.length; t++) expected += logSoftmaxAt(ref.data.subarray((t - 1) * V, t * V), r.tokens[t]);
+      assert.ok(Math.abs(shared[i].logprob - expected) <= 1e-4, `request ${i}: ${shared[i].logprob} vs ${expected}`);
+    }
+  } finally {
+    await lm.close();
+  }
+});
