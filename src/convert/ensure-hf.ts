@@ -70,7 +70,9 @@ export async function ensureHfCheckpoint(pathOrGguf: string, cacheDir?: string, 
   const looksLikeGguf = pathOrGguf.toLowerCase().endsWith('.gguf') || header.subarray(0, 4).equals(GGUF_MAGIC);
   if (!looksLikeGguf) return pathOrGguf;
 
-  const roots = cacheDir ? [cacheDir] : [path.join(path.dirname(pathOrGguf), CACHE_FOLDER), path.join(os.homedir(), '.cache', 'amp-prune', 'gguf')];
+  // the user's cache first: nothing is written beside the input model unless the cache is unwritable
+  const userCache = path.join(process.env.XDG_CACHE_HOME || path.join(os.homedir(), '.cache'), 'amp-prune', 'gguf');
+  const roots = cacheDir ? [cacheDir] : [userCache, path.join(path.dirname(pathOrGguf), CACHE_FOLDER)];
   const folderName = `${path.basename(pathOrGguf).replace(/\.gguf$/i, '')}-${cacheKey(stat, header)}`;
   for (const root of roots) {
     if (await isCompleteCheckpoint(path.join(root, folderName))) return path.join(root, folderName);

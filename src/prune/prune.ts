@@ -15,6 +15,7 @@ import { openCheckpoint } from '../engine/checkpoint.js';
 import type { Checkpoint } from '../engine/checkpoint.js';
 import { VERSION } from '../engine/model.js';
 import { UserError } from '../errors.js';
+import { ensureHfCheckpoint } from '../convert/ensure-hf.js';
 import { StagedFolder } from '../export/staged-folder.js';
 import { readModelConfig } from '../io/checkpoint.js';
 import { loadTokenizer } from '../io/tokenizer.js';
@@ -68,7 +69,8 @@ export function loadableBy(spec: ArchSpec): string {
 }
 
 /** Widths and parameter counts from config.json alone: no weights are read. */
-export async function dryRun(req: PruneRequest): Promise<PruneOutcome> {
+export async function dryRun(request: PruneRequest): Promise<PruneOutcome> {
+  const req = { ...request, model: await ensureHfCheckpoint(request.model) };
   const config = await readModelConfig(req.model);
   const spec = specFromConfig(config, path.join(req.model, 'config.json'));
   methodByName(req.method);
@@ -77,9 +79,12 @@ export async function dryRun(req: PruneRequest): Promise<PruneOutcome> {
   return { summary, loadableBy: loadableBy(summary.pruned), ratioAsked: opts.ratio, warnings: [] };
 }
 
-export async function prune(req: PruneRequest, progress: PruneProgress = SILENT_PROGRESS): Promise<PruneOutcome> {
-  if (req.dryRun) return dryRun(req);
-  if (!req.out) throw new UserError('--out is required (or use --dry-run to see the plan)');
+export async function prune(request: PruneRequest, progress: PruneProgress = SILENT_PROGRESS): Promise<PruneOutcome> {
+  if (request.dryRun) return dryRun(request);
+  if (!request.out) throw new UserError('--out is required (or use --dry-run to see the plan)');
+  // a .gguf input is converted once into the cache; the pruned output is a Hugging Face folder
+  const out = request.out;
+  const req = { ...request, out, model: await ensureHfCheckpoint(request.model), sourceName: request.model };
   const method = methodByName(req.method);
   const ckpt = await openCheckpoint(req.model);
   try {
@@ -181,7 +186,7 @@ async function inputShardBytes(ckpt: Checkpoint): Promise<number | undefined> {
 const round = (x: number) => Number(x.toPrecision(9));
 
 function pruneRecord(
-  req: PruneRequest,
+  req: PruneRequest & { sourceName?: string },
   ckpt: Checkpoint,
   opts: PlanOptions,
   plans: LayerPlan[],
@@ -199,7 +204,7 @@ function pruneRecord(
     seed: req.seed,
     ratio: { asked: opts.ratio, achieved: summary.achievedRatio, layers_worth: req.layers ?? null },
     parameters: { before: summary.before, after: summary.after },
-    source: { model: path.basename(path.resolve(req.model)), architecture: ckpt.spec.architecture, layers: ckpt.spec.numLayers },
+    source: { model: path.basename(path.resolve(req.sourceName ?? req.model)), architecture: ckpt.spec.architecture, layers: ckpt.spec.numLayers },
     calibration: calibration ?? null,
     layers: plans.map((p, i) => ({
       layer: i,

@@ -16,11 +16,14 @@ test('a model folder and a missing path come back unchanged', async () => {
   assert.equal(await ensureHfCheckpoint(join(scratch, 'nope')), join(scratch, 'nope'));
 });
 
-test('a GGUF converts once into <dir>/.amp-prune-cache, then the cached folder is reused', async () => {
+test('a GGUF converts once into the user cache ($XDG_CACHE_HOME/amp-prune/gguf), then the cached folder is reused', async () => {
   const gguf = join(scratch, 'tiny.gguf');
   await copyFile(fixturePath('q8_0', 'model.gguf'), gguf);
+  const userCache = join(scratch, 'xdg', 'amp-prune', 'gguf');
+  process.env.XDG_CACHE_HOME = join(scratch, 'xdg');
   const first = await ensureHfCheckpoint(gguf);
-  assert.equal(dirname(first), join(scratch, '.amp-prune-cache'));
+  assert.equal(dirname(first), userCache);
+  assert.deepEqual(await readdir(scratch).then((names) => names.filter((n) => n === '.amp-prune-cache')), [], 'nothing written beside the input');
   assert.match(first, /tiny-[0-9a-f]{16}$/);
   const written = (await stat(join(first, 'model.safetensors'))).mtimeMs;
   assert.equal(await ensureHfCheckpoint(gguf), first);
@@ -30,7 +33,7 @@ test('a GGUF converts once into <dir>/.amp-prune-cache, then the cached folder i
   await utimes(gguf, new Date(), new Date(Date.now() + 5000));
   const second = await ensureHfCheckpoint(gguf);
   assert.notEqual(second, first);
-  assert.equal((await readdir(join(scratch, '.amp-prune-cache'))).length, 2);
+  assert.equal((await readdir(userCache)).length, 2);
 });
 
 test('an explicit cache folder is used instead', async () => {
