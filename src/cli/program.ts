@@ -111,5 +111,17 @@ export function buildProgram(): Command {
       await convertCommand(gguf, opts);
     });
 
+  program
+    .command('report')
+    .description('Compare runs (dense vs pruned) in one self-contained HTML page: metrics, parameters, per-layer importance, speed.')
+    .argument('<runs...>', 'run records written by `eval --json` (the unpruned model, or else the first, is the baseline)')
+    .requiredOption('--out <file>', 'HTML file to write (atomically)')
+    .option('--prune <file>', 'an amp_prune.json to chart per layer (repeatable; default: the one beside each pruned run\'s model)', (file: string, files: string[] | undefined) => [...(files ?? []), file])
+    .option('--speed <files...>', 'speed records written by `bench --json` (list them after the run records)')
+    .action(async (runs: string[], opts: { out: string; prune?: string[]; speed?: string[] }) => {
+      const { reportCommand } = await import('./commands/report.js');
+      await reportCommand(runs, opts);
+    });
+
   return program;
 }
