@@ -73,7 +73,9 @@ export function heatmap(spec: HeatmapSpec): string {
       canvas.addMark(element('rect', { x, y, width: cellWidth, height: cellHeight, fill }, cell.tooltip === undefined ? undefined : tooltip(cell.tooltip)));
       if (cell.prunedShare > 0) {
         const level = hatchLevel(cell.prunedShare);
-        hatchByLevel.set(level, [...(hatchByLevel.get(level) ?? []), `M${coord(x)} ${coord(y)}h${coord(cellWidth)}v${coord(cellHeight)}h${coord(-cellWidth)}z`]);
+        const boxes = hatchByLevel.get(level) ?? [];
+        boxes.push(`M${coord(x)} ${coord(y)}h${coord(cellWidth)}v${coord(cellHeight)}h${coord(-cellWidth)}z`);
+        hatchByLevel.set(level, boxes);
       }
     });
   });
@@ -89,7 +91,9 @@ export function heatmap(spec: HeatmapSpec): string {
     const label = spec.columnLabel(c);
     canvas.add(textElement(MARGIN.left + (c + 0.5) * cellWidth, bottom + 14, label, { class: 'tick', 'text-anchor': 'middle' }));
   }
-  canvas.add(textElement(MARGIN.left + plotWidth / 2, height - 6, spec.columnAxisTitle, { class: 'axis-title', 'text-anchor': 'middle' }));
+  // Centred under the cells, but never pushed off the left edge by a narrow map (two heads).
+  const titleCentre = Math.max(MARGIN.left + plotWidth / 2, 4 + approximateTextWidth(spec.columnAxisTitle) / 2);
+  canvas.add(textElement(titleCentre, height - 6, spec.columnAxisTitle, { class: 'axis-title', 'text-anchor': 'middle' }));
   const middle = MARGIN.top + (spec.rows.length * cellHeight) / 2;
   canvas.add(textElement(14, middle, spec.rowAxisTitle, { class: 'axis-title', 'text-anchor': 'middle', transform: `rotate(-90 14 ${coord(middle)})` }));
   return canvas.toString();

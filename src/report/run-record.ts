@@ -106,17 +106,11 @@ export function parseRunRecord(file: string, value: unknown): ReportRun {
   };
 }
 
-/** Same model folder name twice (e.g. two limits): tell the columns apart by their run file. */
+/** Same model folder name twice (e.g. two --limit values): tell the columns apart by their run file. */
 export function uniqueLabels(runs: readonly ReportRun[]): ReportRun[] {
   const counts = new Map<string, number>();
   for (const run of runs) counts.set(run.label, (counts.get(run.label) ?? 0) + 1);
-  const seen = new Map<string, number>();
-  return runs.map((run) => {
-    if ((counts.get(run.label) ?? 0) < 2) return run;
-    const n = (seen.get(run.label) ?? 0) + 1;
-    seen.set(run.label, n);
-    return { ...run, label: `${run.label} [${basename(run.file).replace(/\.json$/i, '') || n}]` };
-  });
+  return runs.map((run) => ((counts.get(run.label) ?? 0) < 2 ? run : { ...run, label: `${run.label} [${basename(run.file).replace(/\.json$/i, '')}]` }));
 }
 
 /** The baseline column: the first run of a model amp-prune did not prune, else the first run. */
