@@ -1,0 +1,274 @@
+/**
+ * bench/engine: forward-pass throughput of our engine against PyTorch transformers on the same
+ * checkpoint (prompt lengths 128/512/2048, batch 1, full logits), and the engine's achieved
+ * GFLOP/s against onnxruntime's own plain MatMul on this machine.
+ *
+ *   node --import tsx bench/engine.ts [--quick] [--threads N] [--repeats R] [--lengths 128,512,2048] [--model DIR]
+ *
+ * The other benches import the measuring tools exported here (timing summary, machine record,
+ * MatMul peak, FLOP formula), so there is one definition of each.
+ */
+import { execFile, execFileSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import os from 'node:os';
+import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { parseArgs } from 'node:util';
+import type { ArchSpec } from '../src/arch/spec.js';
+import { padBatch } from '../src/engine/batch.js';
+import { CausalLM } from '../src/engine/causal-lm.js';
+import { ElemType, GraphBuilder } from '../src/engine/graph.js';
+import { VERSION } from '../src/engine/model.js';
+import { OrtSession } from '../src/engine/session.js';
+import { realModel, REPO_ROOT } from './real-model.js';
+
+// ---------------------------------------------------------------- shared measuring tools
+
+export const FIXTURES = join(REPO_ROOT, '.cache', 'fixtures');
+export const DATA = join(REPO_ROOT, '..', 'shared', 'data');
+export const ALPACA = join(DATA, 'alpaca', 'alpaca_5000.json');
+export const PYTHON = join(REPO_ROOT, '.venv', 'bin', 'python');
+/** The CLI from source, the way tests run it. */
+export const CLI = ['--import', 'tsx', join(REPO_ROOT, 'src', 'cli', 'bin.ts')];
+
+/** True when this module is the script node was started with (not imported by another bench). */
+export function isMain(url: string): boolean {
+  return process.argv[1] !== undefined && url === pathToFileURL(process.argv[1]).href;
+}
+
+export interface Summary {
+  median: number;
+  min: number;
+  max: number;
+  /** (max − min) / median: how far apart the repeats were. */
+  spread: number;
+  samples: number[];
+}
+
+export function summarize(samples: readonly number[]): Summary {
+  const s = [...samples].sort((a, b) => a - b);
+  const mid = s.length >> 1;
+  const median = s.length % 2 ? s[mid] : (s[mid - 1] + s[mid]) / 2;
+  return { median, min: s[0], max: s.at(-1)!, spread: (s.at(-1)! - s[0]) / median, samples: [...samples] };
+}
+
+/** Seconds of `repeats` timed calls after `warmup` untimed ones. */
+export async function timeRepeats(fn: () => Promise<unknown>, warmup: number, repeats: number): Promise<number[]> {
+  for (let i = 0; i < warmup; i++) await fn();
+  const out: number[] = [];
+  for (let i = 0; i < repeats; i++) {
+    const start = performance.now();
+    await fn();
+    out.push((performance.now() - start) / 1000);
+  }
+  return out;
+}
+
+/** What a result depends on besides the code: the machine, how busy it was, the versions. */
+export function machine(threads: number): Record<string, unknown> {
+  const ortPkg = JSON.parse(readFileSync(join(REPO_ROOT, 'node_modules', 'onnxruntime-node', 'package.json'), 'utf8')) as { version: string };
+  let commit = 'unknown';
+  try {
+    commit = execFileSync('git', ['rev-parse', '--short', 'HEAD'], { cwd: REPO_ROOT, encoding: 'utf8' }).trim();
+  } catch {
+    // not a git checkout: the record still stands without it
+  }
+  return {
+    date: new Date().toISOString(),
+    cpu: os.cpus()[0]?.model ?? 'unknown',
+    cores: os.availableParallelism(),
+    memory_gib: Number((os.totalmem() / 2 ** 30).toFixed(1)),
+    os: `${os.type()} ${os.release()}`,
+    threads,
+    // a load average near the core count means another job shared the cores: timings are void
+    loadavg_at_start: os.loadavg().map((x) => Number(x.toFixed(2))),
+    versions: { node: process.version, 'onnxruntime-node': ortPkg.version, 'amp-prune': VERSION, commit },
+  };
+}
+
+export async function writeResult(name: string, record: Record<string, unknown>): Promise<string> {
+  const file = join(REPO_ROOT, 'bench', 'results', `${name}.json`);
+  await mkdir(join(REPO_ROOT, 'bench', 'results'), { recursive: true });
+  await writeFile(file, JSON.stringify(record, null, 2) + '\n');
+  return file;
+}
+
+export interface ChildRun {
+  /** Wall seconds from spawn to exit. */
+  seconds: number;
+  /** Peak resident set size of the child (GNU time's %M), MiB. */
+  maxRssMiB: number;
+  stdout: string;
+}
+
+/** Runs a command to completion under /usr/bin/time, for its wall time and peak RSS. */
+export async function runChild(cmd: string, args: readonly string[], env: NodeJS.ProcessEnv = process.env): Promise<ChildRun> {
+  const dir = await mkdtemp(join(os.tmpdir(), 'amp-bench-'));
+  const rssFile = join(dir, 'rss');
+  try {
+    const start = performance.now();
+    const stdout = await new Promise<string>((resolve, reject) => {
+      execFile('/usr/bin/time', ['-f', '%M', '-o', rssFile, cmd, ...args], { cwd: REPO_ROOT, env, maxBuffer: 256 * 2 ** 20 }, (error, out, stderr) => {
+        if (error) reject(new Error(`${[cmd, ...args].join(' ')} failed: ${error.message.split('\n')[0]}\n${stderr.slice(-4000)}`));
+        else resolve(out);
+      });
+    });
+    const seconds = (performance.now() - start) / 1000;
+    const kib = Number((await readFile(rssFile, 'utf8')).trim().split('\n').at(-1));
+    return { seconds, maxRssMiB: kib / 1024, stdout };
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+}
+
+/** Runs a bench/python script with the same thread count; its last stdout line is JSON. */
+export async function runPythonJson<T>(script: string, args: readonly string[], threads: number): Promise<{ result: T; run: ChildRun }> {
+  const env = { ...process.env, HF_HUB_OFFLINE: '1', HF_DATASETS_OFFLINE: '1', TOKENIZERS_PARALLELISM: 'false', OMP_NUM_THREADS: String(threads), TQDM_DISABLE: '1' };
+  const run = await runChild(PYTHON, [join(REPO_ROOT, 'bench', 'python', script), ...args, '--threads', String(threads)], env);
+  return { result: JSON.parse(run.stdout.trim().split('\n').at(-1)!) as T, run };
+}
+
+/** The CLI as a child process with `threads`, measured. */
+export function runCli(args: readonly string[], threads: number): Promise<ChildRun> {
+  return runChild(process.execPath, [...CLI, '--threads', String(threads), ...args]);
+}
+
+/** Prints rows as an aligned text table (first row = header). */
+export function printTable(rows: readonly (readonly string[])[]): void {
+  const widths = rows[0].map((_, c) => Math.max(...rows.map((r) => r[c].length)));
+  for (const r of rows) console.log(r.map((cell, c) => (c === 0 ? cell.padEnd(widths[c]) : cell.padStart(widths[c]))).join('  '));
+}
+
+export const fixed = (x: number, digits = 2) => x.toFixed(digits);
+
+/** Weights that are multiplied by every token (q, k, v, o, gate, up, down): their element count. */
+export function layerMatmulParams(spec: ArchSpec, layer: number): number {
+  return spec.layerWeights(layer).filter((w) => w.shape.length === 2).reduce((a, w) => a + w.shape[0] * w.shape[1], 0);
+}
+
+/**
+ * FLOPs of one causal forward over T tokens, counted as the engine computes it:
+ *   Σ_layers [ 2·P_matmul·T + 4·T²·H·d_h ]  (+ 2·V·d·T for the lm_head when `lmHead`)
+ * P_matmul: the layer's projection weights (q, k, v, o, gate, up, down); 4·T²·H·d_h: QKᵀ and P·V
+ * over the full T×T score matrix (the engine masks, it does not skip, the upper triangle).
+ * Norms, RoPE, softmax and activations (O(T·d)) are left out.
+ */
+export function forwardFlops(spec: ArchSpec, T: number, lmHead = true): number {
+  let flops = lmHead ? 2 * spec.vocab * spec.hidden * T : 0;
+  for (let i = 0; i < spec.numLayers; i++) flops += 2 * layerMatmulParams(spec, i) * T + 4 * T * T * spec.layers[i].heads * spec.headDim;
+  return flops;
+}
+
+/** onnxruntime's GFLOP/s on one plain MatMul [M,K]·[K,N] (B an initializer, as model weights are). */
+export async function matmulGflops(m: number, k: number, n: number, threads: number, repeats: number): Promise<Summary> {
+  const g = new GraphBuilder('matmul-peak');
+  const a = g.input('a', ElemType.FLOAT, [m, k]);
+  const bData = Float32Array.from({ length: k * n }, (_, i) => ((i * 2654435761) % 1000) / 1000 - 0.5);
+  const b = g.initializer({ name: 'b', elemType: ElemType.FLOAT, dims: [k, n], raw: new Uint8Array(bData.buffer) });
+  g.output(g.op('/MatMul', 'MatMul', [a, b]), 'c', ElemType.FLOAT, [m, n]);
+  const session = await OrtSession.create(g.toBytes(VERSION), { threads });
+  const feeds = { a: { type: 'float32' as const, data: Float32Array.from({ length: m * k }, (_, i) => (i % 17) / 17), dims: [m, k] } };
+  try {
+    const seconds = await timeRepeats(() => session.run(feeds), 2, repeats);
+    return summarize(seconds.map((s) => (2 * m * k * n) / s / 1e9));
+  } finally {
+    await session.release();
+  }
+}
+
+/** The MatMul shapes the peak is taken over: SmolLM2's up_proj at 2048 tokens and a square 2048³. */
+export const PEAK_SHAPES: readonly [number, number, number][] = [
+  [2048, 576, 1536],
+  [2048, 2048, 2048],
+];
+
+/** The best median MatMul GFLOP/s over PEAK_SHAPES, per shape as well. */
+export async function matmulPeak(threads: number, repeats: number, shapes = PEAK_SHAPES): Promise<{ peak: number; shapes: Record<string, Summary> }> {
+  const out: Record<string, Summary> = {};
+  for (const [m, k, n] of shapes) out[`${m}x${k}x${n}`] = await matmulGflops(m, k, n, threads, repeats);
+  return { peak: Math.max(...Object.values(out).map((s) => s.median)), shapes: out };
+}
+
+// ---------------------------------------------------------------- the engine bench
+
+/** Token ids both sides compute the same way: any ids do for speed, they need only be valid. */
+function promptIds(T: number, vocab: number): number[] {
+  return Array.from({ length: T }, (_, t) => (t * 7919 + 13) % vocab);
+}
+
+interface PyEngine {
+  versions: Record<string, string>;
+  attn_implementation: string;
+  load_seconds: number;
+  lengths: Record<string, number[]>;
+}
+
+async function main(): Promise<void> {
+  const { values } = parseArgs({
+    options: {
+      quick: { type: 'boolean', default: false },
+      threads: { type: 'string' },
+      repeats: { type: 'string' },
+      lengths: { type: 'string' },
+      model: { type: 'string' },
+    },
+  });
+  const quick = values.quick;
+  const threads = Number(values.threads ?? os.availableParallelism());
+  const repeats = Number(values.repeats ?? (quick ? 2 : 3));
+  const lengths = (values.lengths ?? (quick ? '16,64' : '128,512,2048')).split(',').map(Number);
+  const model = values.model ?? (quick ? join(FIXTURES, 'smollm') : await realModel());
+
+  const lm = await CausalLM.load(model, { threads });
+  const spec = lm.spec;
+  const ours: Record<number, Summary> = {};
+  try {
+    for (const T of lengths) {
+      const batch = padBatch([promptIds(T, lm.spec.vocab)]);
+      ours[T] = summarize(await timeRepeats(() => lm.logits(batch), 1, repeats));
+      console.error(`ours T=${T}: ${fixed(ours[T].median, 3)} s`);
+    }
+  } finally {
+    await lm.close();
+  }
+  const { result: py } = await runPythonJson<PyEngine>('engine_forward.py', ['--model', model, '--lengths', lengths.join(','), '--repeats', String(repeats)], threads);
+  const peak = await matmulPeak(threads, quick ? 3 : 10, quick ? [[256, 576, 1536]] : PEAK_SHAPES);
+
+  const rows = lengths.map((T) => {
+    const theirs = summarize(py.lengths[String(T)]);
+    const gflops = forwardFlops(spec, T) / ours[T].median / 1e9;
+    return {
+      tokens: T,
+      ours_seconds: ours[T],
+      pytorch_seconds: theirs,
+      ours_tokens_per_s: T / ours[T].median,
+      pytorch_tokens_per_s: T / theirs.median,
+      ratio_ours_over_pytorch: theirs.median / ours[T].median,
+      forward_gflop: forwardFlops(spec, T) / 1e9,
+      ours_gflops: gflops,
+      pytorch_gflops: forwardFlops(spec, T) / theirs.median / 1e9,
+      fraction_of_matmul_peak: gflops / peak.peak,
+    };
+  });
+  const table: string[][] = [['T', 'ours tok/s', 'PyTorch tok/s', 'ours/PyTorch (goal ≥ 1.5)', 'ours GFLOP/s', '% of MatMul peak (goal ≥ 60)', 'spread ours/PT']];
+  for (const r of rows) {
+    table.push([String(r.tokens), fixed(r.ours_tokens_per_s, 0), fixed(r.pytorch_tokens_per_s, 0), `${fixed(r.ratio_ours_over_pytorch)}x`, fixed(r.ours_gflops, 1), fixed(100 * r.fraction_of_matmul_peak, 0), `${fixed(100 * r.ours_seconds.spread, 0)}%/${fixed(100 * r.pytorch_seconds.spread, 0)}%`]);
+  }
+  printTable(table);
+  console.log(`MatMul peak ${fixed(peak.peak, 1)} GFLOP/s (${Object.entries(peak.shapes).map(([s, v]) => `${s}: ${fixed(v.median, 1)}`).join(', ')}); PyTorch attention: ${py.attn_implementation}`);
+  if (quick) return;
+  const file = await writeResult('engine', {
+    bench: 'engine',
+    machine: machine(threads),
+    pytorch_versions: py.versions,
+    model: { path: model, architecture: spec.architecture, layers: spec.numLayers, hidden: spec.hidden, vocab: spec.vocab },
+    settings: { batch: 1, repeats, warmup: 1, output: 'full logits [1, T, V]', pytorch_attention: py.attn_implementation },
+    flop_formula: 'Σ_layers (2·P_matmul·T + 4·T²·H·d_h) + 2·V·d·T; P_matmul = q,k,v,o,gate,up,down weight elements',
+    matmul_peak_gflops: peak,
+    rows,
+  });
+  console.log(`written ${file}`);
+}
+
+if (isMain(import.meta.url)) await main();
