@@ -100,6 +100,21 @@ export function buildProgram(): Command {
     });
 
   program
+    .command('bench')
+    .description('Measure speed (prefill and decode tokens/s, time to first token, peak memory), optionally against a baseline model.')
+    .requiredOption('--model <path>', 'Hugging Face model folder or .gguf file')
+    .option('--baseline <path>', 'a second model (e.g. the unpruned one) measured the same way, in alternating rounds; prints ratios')
+    .option('--prompt-lengths <list>', 'comma-separated prefill prompt lengths in tokens (default 128,512,2048, less those above max_position_embeddings)')
+    .option('--decode-tokens <n>', 'tokens generated on the KV cache per decode run, after a 32-token prompt', '64')
+    .option('--repeats <n>', 'timed runs of every figure (median, min, max reported)', '5')
+    .option('--warmup <n>', 'untimed runs of every figure first', '1')
+    .option('--json <file>', 'also write the speed record to FILE, atomically (read by `report --speed`)')
+    .action(async (opts) => {
+      const { benchCommand } = await import('./commands/bench.js');
+      await benchCommand(opts, program.opts<GlobalOptions>());
+    });
+
+  program
     .command('convert')
     .description('Convert a LLaMA-family GGUF file (F32/F16/BF16 or quantized) into a Hugging Face model folder.')
     .argument('<model.gguf>', 'GGUF file (llama.cpp format, version 2 or 3)')
