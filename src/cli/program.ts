@@ -138,5 +138,17 @@ export function buildProgram(): Command {
       await reportCommand(runs, opts);
     });
 
+  program
+    .command('demo')
+    .description('The whole job on the built-in default model (SmolLM2-135M): fetch, prune 30% with AMP, evaluate before/after, measure speed, write an HTML report.')
+    .option('--work <dir>', 'where the pruned model, evaluations and report go', 'amp-prune-demo')
+    .option('--data-dir <dir>', 'evaluation data (default: ../shared/data beside this checkout)')
+    .option('--ratio <f>', 'fraction of parameters to remove', fraction, 0.3)
+    .option('--limit <n>', 'items per zero-shot task', positiveInt, 40)
+    .action(async (opts) => {
+      const { demoCommand } = await import('./commands/demo.js');
+      await demoCommand(opts, program.opts<GlobalOptions>());
+    });
+
   return program;
 }

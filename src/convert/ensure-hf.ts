@@ -2,8 +2,8 @@
  * Lets every command take a GGUF file where it takes a model folder: a .gguf is converted once
  * into a cache folder and that folder is used from then on.
  *
- *   <gguf dir>/.amp-prune-cache/<name>-<key>/     key = sha256(size, mtime, first MiB, converter version)
- *   (~/.cache/amp-prune/gguf/<name>-<key>/ when the GGUF's folder is read-only)
+ *   $XDG_CACHE_HOME (or ~/.cache)/amp-prune/gguf/<name>-<key>/   key = sha256(size, mtime, first MiB, converter version)
+ *   (<gguf dir>/.amp-prune-cache/<name>-<key>/ only when the user cache cannot be written)
  *
  * The key changes when the file is replaced or touched, or when the converter's output changes,
  * so a stale conversion is never reused. Conversion is atomic: a folder that exists is complete.

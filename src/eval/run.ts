@@ -22,6 +22,8 @@ export interface EvalRequest {
   tasks: readonly Task[];
   dataDir?: string;
   limit?: number;
+  /** Per-task limits that override `limit` (e.g. fewer perplexity windows than choice items). */
+  taskLimits?: Readonly<Record<string, number>>;
   batchSize?: number;
   contextLength?: number;
   session: SessionOptions;
@@ -55,6 +57,7 @@ export interface EvalRecord {
   settings: {
     tasks: string[];
     limit: number | null;
+    task_limits?: Readonly<Record<string, number>>;
     ctx: number | null;
     batch_size: number | null;
     data_dir: string | null;
@@ -154,7 +157,7 @@ export async function runEval(request: EvalRequest, progress?: EvalProgress): Pr
             model,
             tokenizer,
             dataDir: req.dataDir ?? '',
-            limit: req.limit,
+            limit: req.taskLimits?.[task.name] ?? req.limit,
             batchSize: req.batchSize,
             contextLength: req.contextLength,
             progress: onProgress,
@@ -181,6 +184,7 @@ export async function runEval(request: EvalRequest, progress?: EvalProgress): Pr
     settings: {
       tasks: req.tasks.map((t) => t.name),
       limit: req.limit ?? null,
+      ...(req.taskLimits ? { task_limits: req.taskLimits } : {}),
       ctx: req.contextLength ?? null,
       batch_size: req.batchSize ?? null,
       data_dir: req.dataDir === undefined ? null : resolve(req.dataDir),
