@@ -3,7 +3,7 @@
  * logical weight lists built from a per-family name table. Family files state only differences.
  */
 import type { ConfigReader } from './config.js';
-import type { Activation, LayerShape, LayerWeight, LayerWeightName } from './spec.js';
+import type { Activation, GlobalWeight, LayerShape, LayerWeight, LayerWeightName } from './spec.js';
 
 export const ACTIVATIONS: readonly Activation[] = ['silu', 'gelu', 'gelu_new', 'gelu_pytorch_tanh', 'gelu_fast', 'relu'];
 
@@ -116,4 +116,14 @@ export function prunedConfig(json: Record<string, unknown>, layers: LayerShape[]
     out[LAYER_WIDTHS_KEY] = layers.map((l) => ({ num_attention_heads: l.heads, num_key_value_heads: l.kvHeads, intermediate_size: l.intermediate }));
   }
   return out;
+}
+
+/** Embeddings, `model.norm` and (untied) `lm_head`: the globals of every RMSNorm family (LLaMA, Phi-3). */
+export function rmsNormModelGlobals(vocab: number, hidden: number, tied: boolean): GlobalWeight[] {
+  const g: GlobalWeight[] = [
+    { name: 'embed.weight', shape: [vocab, hidden], source: { tensor: 'model.embed_tokens.weight' } },
+    { name: 'final_norm.weight', shape: [hidden], source: { tensor: 'model.norm.weight' } },
+  ];
+  if (!tied) g.push({ name: 'lm_head.weight', shape: [vocab, hidden], source: { tensor: 'lm_head.weight' } });
+  return g;
 }

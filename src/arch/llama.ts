@@ -3,10 +3,10 @@
  * Pre-norm sequential blocks, RMSNorm, gated SiLU MLP, grouped-query attention.
  */
 import { ConfigReader } from './config.js';
-import { ACTIVATIONS, layerWeightsFrom, readHeadLayout, slidingWindows, prunedConfig, uniformLayers } from './common.js';
+import { ACTIVATIONS, layerWeightsFrom, rmsNormModelGlobals, readHeadLayout, slidingWindows, prunedConfig, uniformLayers } from './common.js';
 import type { WeightRow } from './common.js';
 import { ropeFromConfig } from './rope.js';
-import type { ArchSpec, GlobalWeight, LayerShape } from './spec.js';
+import type { ArchSpec, LayerShape } from './spec.js';
 
 /** What distinguishes the members of the family, keyed by config model_type. */
 type BiasRule = 'config' | 'always' | 'never';
@@ -85,12 +85,7 @@ export function llamaSpec(c: ConfigReader, architecture: string, shapes?: LayerS
       return layerWeightsFrom(`model.layers.${i}`, rows);
     },
     globalWeights() {
-      const g: GlobalWeight[] = [
-        { name: 'embed.weight', shape: [l.vocab, d], source: { tensor: 'model.embed_tokens.weight' } },
-        { name: 'final_norm.weight', shape: [d], source: { tensor: 'model.norm.weight' } },
-      ];
-      if (!this.tiedEmbeddings) g.push({ name: 'lm_head.weight', shape: [l.vocab, d], source: { tensor: 'lm_head.weight' } });
-      return g;
+      return rmsNormModelGlobals(l.vocab, d, this.tiedEmbeddings);
     },
     withLayers(newShapes: LayerShape[]) {
       return llamaSpec(c, architecture, newShapes);

@@ -4,9 +4,9 @@
  * long-context variants. Fused tensors are exposed as row ranges of logical weights.
  */
 import { ConfigReader } from './config.js';
-import { ACTIVATIONS, layerWeightsFrom, readHeadLayout, slidingWindows, prunedConfig, uniformLayers } from './common.js';
+import { ACTIVATIONS, layerWeightsFrom, rmsNormModelGlobals, readHeadLayout, slidingWindows, prunedConfig, uniformLayers } from './common.js';
 import { ropeFromConfig } from './rope.js';
-import type { ArchSpec, GlobalWeight, LayerShape } from './spec.js';
+import type { ArchSpec, LayerShape } from './spec.js';
 
 export const PHI3_ARCHITECTURES = ['Phi3ForCausalLM'];
 
@@ -50,12 +50,7 @@ export function phi3Spec(c: ConfigReader, architecture: string, shapes?: LayerSh
       ]);
     },
     globalWeights() {
-      const g: GlobalWeight[] = [
-        { name: 'embed.weight', shape: [l.vocab, d], source: { tensor: 'model.embed_tokens.weight' } },
-        { name: 'final_norm.weight', shape: [d], source: { tensor: 'model.norm.weight' } },
-      ];
-      if (!this.tiedEmbeddings) g.push({ name: 'lm_head.weight', shape: [l.vocab, d], source: { tensor: 'lm_head.weight' } });
-      return g;
+      return rmsNormModelGlobals(l.vocab, d, this.tiedEmbeddings);
     },
     withLayers(newShapes: LayerShape[]) {
       return phi3Spec(c, architecture, newShapes);
