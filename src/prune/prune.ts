@@ -27,7 +27,7 @@ import type { PlanSummary } from '../plan/summary.js';
 import type { Allocation, LayerPlan, LayerScores, PlanOptions } from '../plan/types.js';
 import { validateAlign, validateRatio, validateSkipLayers } from '../plan/validate.js';
 import { methodByName } from '../score/registry.js';
-import { scorePass } from './score-pass.js';
+import { batchSequences, scorePass } from './score-pass.js';
 import { writePrunedCheckpoint } from './write-pass.js';
 import type { PruneProgress, PruneRequest } from './request.js';
 import { SILENT_PROGRESS } from './request.js';
@@ -64,8 +64,8 @@ async function planOptions(req: PruneRequest, spec: ArchSpec): Promise<PlanOptio
 
 export function loadableBy(spec: ArchSpec): string {
   return isUniform(spec.layers)
-    ? 'uniform widths: loads unchanged in Python transformers, vLLM and amp-prune'
-    : 'per-layer widths: Python transformers and vLLM cannot load this config; amp-prune runs it (and its ONNX export makes it portable)';
+    ? 'uniform widths: loads unchanged in Python transformers (a stock config, the format vLLM reads too) and amp-prune'
+    : 'per-layer widths: stock transformers and vLLM cannot load this config (one width for all layers); amp-prune runs it (eval, bench, logits)';
 }
 
 /** Widths and parameter counts from config.json alone: no weights are read. */
@@ -147,7 +147,6 @@ async function calibrate(req: PruneRequest, ckpt: Checkpoint): Promise<Calibrati
     seed: req.seed,
     mode: req.calibMode ?? defaultSamplingMode(corpus.format),
   });
-  const { batchSequences } = await import('./score-pass.js');
   return { sequences, description, batches: batchSequences(sequences, ckpt.spec).length };
 }
 
