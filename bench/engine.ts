@@ -65,8 +65,22 @@ export async function timeRepeats(fn: () => Promise<unknown>, warmup: number, re
   return out;
 }
 
+/** Fraction of all cores' time spent busy over `ms` (from /proc/stat via os.cpus()). */
+async function cpuBusy(ms: number): Promise<number> {
+  const total = () => os.cpus().reduce((acc, c) => {
+    const t = c.times;
+    return { busy: acc.busy + t.user + t.nice + t.sys + t.irq, all: acc.all + t.user + t.nice + t.sys + t.irq + t.idle };
+  }, { busy: 0, all: 0 });
+  const a = total();
+  await new Promise((r) => setTimeout(r, ms));
+  const b = total();
+  return (b.busy - a.busy) / Math.max(1, b.all - a.all);
+}
+
 /** What a result depends on besides the code: the machine, how busy it was, the versions. */
-export function machine(threads: number): Record<string, unknown> {
+export async function machine(threads: number): Promise<Record<string, unknown>> {
+  const busy = Number((await cpuBusy(1000)).toFixed(3));
+  if (busy > 0.1) console.error(`warning: the cores were ${Math.round(100 * busy)}% busy before the bench started; timings are suspect`);
   const ortPkg = JSON.parse(readFileSync(join(REPO_ROOT, 'node_modules', 'onnxruntime-node', 'package.json'), 'utf8')) as { version: string };
   let commit = 'unknown';
   try {
@@ -81,8 +95,9 @@ export function machine(threads: number): Record<string, unknown> {
     memory_gib: Number((os.totalmem() / 2 ** 30).toFixed(1)),
     os: `${os.type()} ${os.release()}`,
     threads,
-    // a load average near the core count means another job shared the cores: timings are void
-    loadavg_at_start: os.loadavg().map((x) => Number(x.toFixed(2))),
+    // measured for one second before the bench starts: well above 0 means another job shares the
+    // cores and the timings are suspect (the load average would still count a previous bench)
+    cpu_busy_before: busy,
     versions: { node: process.version, 'onnxruntime-node': ortPkg.version, 'amp-prune': VERSION, commit },
   };
 }
@@ -216,7 +231,8 @@ async function main(): Promise<void> {
   });
   const quick = values.quick;
   const threads = Number(values.threads ?? os.availableParallelism());
-  const repeats = Number(values.repeats ?? (quick ? 2 : 3));
+  const host = await machine(threads);
+  const repeats = Number(values.repeats ?? (quick ? 2 : 5));
   const lengths = (values.lengths ?? (quick ? '16,64' : '128,512,2048')).split(',').map(Number);
   const model = values.model ?? (quick ? join(FIXTURES, 'smollm') : await realModel());
 
@@ -260,7 +276,7 @@ async function main(): Promise<void> {
   if (quick) return;
   const file = await writeResult('engine', {
     bench: 'engine',
-    machine: machine(threads),
+    machine: host,
     pytorch_versions: py.versions,
     model: { path: model, architecture: spec.architecture, layers: spec.numLayers, hidden: spec.hidden, vocab: spec.vocab },
     settings: { batch: 1, repeats, warmup: 1, output: 'full logits [1, T, V]', pytorch_attention: py.attn_implementation },

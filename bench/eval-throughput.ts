@@ -3,7 +3,7 @@
  * on the same model, the same multiple-choice items (the local-data task YAMLs of
  * tests/fixtures/lm_eval_tasks), the same --limit and the same thread count.
  *
- *   node --import tsx bench/eval-throughput.ts [--quick] [--threads N] [--limit 30] [--tasks piqa,...] [--hf-batch-size 16] [--model DIR]
+ *   node --import tsx bench/eval-throughput.ts [--quick] [--threads N] [--limit 100] [--tasks piqa,...] [--hf-batch-size 16] [--model DIR]
  *
  * An item is one document (a question with all its choices). Per task: items / the task's own
  * seconds with the model loaded (ours: the run record's `seconds`; lm-eval: simple_evaluate on
@@ -57,7 +57,8 @@ async function main(): Promise<void> {
   });
   const quick = values.quick;
   const threads = Number(values.threads ?? os.availableParallelism());
-  const limit = Number(values.limit ?? (quick ? 4 : 30));
+  const host = await machine(threads);
+  const limit = Number(values.limit ?? (quick ? 4 : 100));
   const tasks = (values.tasks ?? Object.keys(LM_EVAL_NAME).join(',')).split(',');
   const model = values.model ?? (quick ? join(FIXTURES, 'trained-llama') : await realModel());
   const scratch = join(REPO_ROOT, 'scratch', 'bench', 'eval-throughput');
@@ -111,7 +112,7 @@ async function main(): Promise<void> {
   if (quick) return;
   const file = await writeResult('eval-throughput', {
     bench: 'eval-throughput',
-    machine: machine(threads),
+    machine: host,
     lm_eval_versions: hf.result.versions,
     model,
     settings: { limit, tasks, lm_eval_tasks: tasks.map((t) => LM_EVAL_NAME[t]), lm_eval_batch_size: hf.result.batch_size, ours_batching: 'default (requests packed up to 4096 tokens per forward)', repeats: 1 },

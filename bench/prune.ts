@@ -186,6 +186,7 @@ async function main(): Promise<void> {
   });
   const quick = values.quick;
   const threads = Number(values.threads ?? os.availableParallelism());
+  const host = await machine(threads);
   const repeats = Number(values.repeats ?? (quick ? 1 : 2));
   const samples = quick ? 8 : SAMPLES;
   // Two depths of the same layer shape: streaming shows as a peak RSS that does not grow with depth.
@@ -217,7 +218,7 @@ async function main(): Promise<void> {
   if (quick) return;
   const file = await writeResult('prune', {
     bench: 'prune',
-    machine: machine(threads),
+    machine: host,
     settings: { method: 'amp', ratio: RATIO, allocation: 'uniform', gqa: 'group', calibration: `first ${samples} Alpaca prompts, prompts mode`, repeats, warmup: 1 },
     flop_formula: 'Σ_prompts Σ_layers (2·P_matmul·T + 4·T²·H·d_h + 2·T·H·d_h·d), real tokens only',
     matmul_peak_gflops: peak,

@@ -89,6 +89,7 @@ async function main(): Promise<void> {
   });
   const quick = values.quick;
   const threads = Number(values.threads ?? os.availableParallelism());
+  const host = await machine(threads);
   const repeats = Number(values.repeats ?? (quick ? 1 : 3));
   const samples = Number(values.samples ?? (quick ? 8 : 50));
   const model = values.model ?? (quick ? join(FIXTURES, 'smollm') : await realModel());
@@ -137,7 +138,7 @@ async function main(): Promise<void> {
   if (quick) return;
   const file = await writeResult('vs-pytorch', {
     bench: 'vs-pytorch',
-    machine: machine(threads),
+    machine: host,
     pytorch_versions: py.versions,
     model,
     settings: { ratio: Number(ratio), allocation: 'uniform', gqa: 'group', calibration: `first ${samples} Alpaca prompts (${ALPACA})`, repeats, warmup: 1, pytorch_attention: py.attn_implementation },
