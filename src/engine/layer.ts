@@ -166,14 +166,16 @@ function emitAttention(
  * Σ over real tokens of ‖h_n[t] · W_O,nᵀ‖₁ per head — AMP's head score numerator.
  *
  *   W_O [d, H·dh] ─Reshape─▶ [d, H, dh] ─Transpose─▶ [H, dh, d]
- *   ctx [B, H, T, dh] ─MatMul─▶ [B, H, T, d] ─Abs─ReduceSum(d)─▶ [B, H, T] ─·w─ReduceSum(T)─▶ [B, H]
+ *   ctx [B, H, T, dh] ─MatMul─▶ [B, H, T, d] ─ReduceL1(d)─▶ [B, H, T] ─·w─ReduceSum(T)─▶ [B, H]
+ *
+ * (ReduceL1 rather than Abs + ReduceSum: no second [B, H, T, d] buffer, the largest in the graph)
  */
 function headContributionL1(g: GraphBuilder, path: string, ctx: string, oWeight: string, heads: number, dh: number, d: number, io: LayerInputs): string {
   const perHead = g.op(`${path}/W/Transpose`, 'Transpose', [g.op(`${path}/W/Reshape`, 'Reshape', [oWeight, g.i64([d, heads, dh])])], {
     perm: ints([1, 2, 0]),
   });
   const contrib = g.op(`${path}/MatMul`, 'MatMul', [ctx, perHead]);
-  const l1 = g.op(`${path}/ReduceSum`, 'ReduceSum', [g.op(`${path}/Abs`, 'Abs', [contrib]), g.i64([3])], { keepdims: int(0) });
+  const l1 = g.op(`${path}/ReduceL1`, 'ReduceL1', [contrib], { axes: ints([3]), keepdims: int(0) });
   const w = g.op(`${path}/weight/Unsqueeze`, 'Unsqueeze', [io.tokenWeight!, g.i64([1])]); // [B, 1, T]
   return g.op(`${path}/tokens/ReduceSum`, 'ReduceSum', [g.op(`${path}/weight/Mul`, 'Mul', [l1, w]), g.i64([2])], { keepdims: int(0) });
 }

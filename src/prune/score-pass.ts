@@ -34,11 +34,11 @@ export interface ScorePassResult {
 /**
  * Batches of similar-length sequences (sorted by length, stable) under a token budget. The
  * head-contribution tap materialises [B, heads, T, hidden] floats, so the budget keeps that near
- * 512 MiB.
+ * 128 MiB (larger batches barely speed scoring up, and would dominate peak memory).
  */
 export function batchSequences(sequences: number[][], spec: { hidden: number; layers: { heads: number }[] }, maxTokens?: number): number[][][] {
   const heads = Math.max(...spec.layers.map((l) => l.heads));
-  const budget = maxTokens ?? Math.max(64, Math.floor((512 * 2 ** 20) / (4 * heads * spec.hidden)));
+  const budget = maxTokens ?? Math.max(64, Math.floor((128 * 2 ** 20) / (4 * heads * spec.hidden)));
   const order = sequences.map((s, i) => ({ s, i })).sort((a, b) => a.s.length - b.s.length || a.i - b.i);
   const batches: number[][][] = [];
   let current: number[][] = [];
