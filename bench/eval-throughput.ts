@@ -14,7 +14,7 @@ import { mkdir, readFile, rm } from 'node:fs/promises';
 import os from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { DATA, FIXTURES, fixed, isMain, machine, printTable, runCli, runPythonJson, writeResult } from './engine.js';
+import { DATA, FIXTURES, fixed, isMain, machine, printTable, runCli, runPythonJson, writeResult } from './common.js';
 import { realModel, REPO_ROOT } from './real-model.js';
 
 /** Our task name -> the lm-eval task over the same data (hellaswag: the shared text rendering). */

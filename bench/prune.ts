@@ -27,8 +27,8 @@ import { loadTokenizer } from '../src/io/tokenizer.js';
 import { batchSequences } from '../src/prune/score-pass.js';
 import { prune } from '../src/prune/prune.js';
 import type { PruneProgress } from '../src/prune/request.js';
-import { ALPACA, FIXTURES, fixed, isMain, layerMatmulParams, machine, matmulPeak, printTable, runCli, runPythonJson, summarize, writeResult } from './engine.js';
-import type { Summary } from './engine.js';
+import { ALPACA, FIXTURES, fixed, isMain, layerMatmulParams, machine, matmulPeak, printTable, runCli, runPythonJson, summarize, writeResult } from './common.js';
+import type { Summary } from './common.js';
 import { realModel, REPO_ROOT } from './real-model.js';
 
 const WORK = join(REPO_ROOT, '.cache', 'bench', 'prune');

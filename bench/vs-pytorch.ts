@@ -14,8 +14,8 @@ import { readFile, rm } from 'node:fs/promises';
 import os from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { ALPACA, FIXTURES, fixed, isMain, machine, printTable, runCli, runPythonJson, summarize, writeResult } from './engine.js';
-import type { ChildRun } from './engine.js';
+import { ALPACA, FIXTURES, fixed, isMain, machine, printTable, runCli, runPythonJson, summarize, writeResult } from './common.js';
+import type { ChildRun } from './common.js';
 import { realModel, REPO_ROOT } from './real-model.js';
 
 interface KeptLayer {
