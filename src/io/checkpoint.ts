@@ -1,5 +1,6 @@
 /**
- * The non-tensor files of a Hugging Face model folder: config.json and the tokenizer files.
+ * The non-tensor files of a Hugging Face model folder: config.json (the tokenizer files are
+ * read by io/tokenizer.ts and copied by export/tokenizer-files.ts).
  * Only generic checks here; what a config must contain is up to the architecture (src/arch/).
  */
 
@@ -41,30 +42,4 @@ export async function readModelConfig(modelDir: string): Promise<Record<string, 
     throw new FileError(configPath, 'not a JSON object');
   }
   return config as Record<string, unknown>;
-}
-
-export interface TokenizerFiles {
-  tokenizerJson?: string;
-  tokenizerConfig?: string;
-  generationConfig?: string;
-  specialTokensMap?: string;
-}
-
-const TOKENIZER_FILE_NAMES: Record<keyof TokenizerFiles, string> = {
-  tokenizerJson: 'tokenizer.json',
-  tokenizerConfig: 'tokenizer_config.json',
-  generationConfig: 'generation_config.json',
-  specialTokensMap: 'special_tokens_map.json',
-};
-
-/** Paths of the tokenizer-related files present in the folder (exporters copy them along). */
-export async function findTokenizerFiles(modelDir: string): Promise<TokenizerFiles> {
-  await statModelDir(modelDir);
-  const found: TokenizerFiles = {};
-  for (const [key, fileName] of Object.entries(TOKENIZER_FILE_NAMES) as [keyof TokenizerFiles, string][]) {
-    const file = path.join(modelDir, fileName);
-    const stat = await fs.stat(file).catch(() => undefined);
-    if (stat?.isFile()) found[key] = file;
-  }
-  return found;
 }

@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
-import { mkdir, writeFile } from 'node:fs/promises';
+import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { describe, test } from 'node:test';
-import { findTokenizerFiles, readModelConfig } from '../../src/io/checkpoint.js';
+import { readModelConfig } from '../../src/io/checkpoint.js';
 import { rejectsWithFileError, tempDir } from './helpers.js';
 
 describe('readModelConfig', () => {
@@ -38,27 +38,5 @@ describe('readModelConfig', () => {
     const dir = await tempDir();
     await writeFile(path.join(dir, 'config.json'), '["llama"]');
     await rejectsWithFileError(readModelConfig(dir), path.join(dir, 'config.json'), /not a JSON object/);
-  });
-});
-
-describe('findTokenizerFiles', () => {
-  test('lists the files that exist, and only files', async () => {
-    const dir = await tempDir();
-    await writeFile(path.join(dir, 'tokenizer.json'), '{}');
-    await writeFile(path.join(dir, 'generation_config.json'), '{}');
-    await mkdir(path.join(dir, 'special_tokens_map.json')); // a folder is not a tokenizer file
-    assert.deepEqual(await findTokenizerFiles(dir), {
-      tokenizerJson: path.join(dir, 'tokenizer.json'),
-      generationConfig: path.join(dir, 'generation_config.json'),
-    });
-  });
-
-  test('empty folder', async () => {
-    assert.deepEqual(await findTokenizerFiles(await tempDir()), {});
-  });
-
-  test('model folder missing', async () => {
-    const dir = path.join(await tempDir(), 'absent');
-    await rejectsWithFileError(findTokenizerFiles(dir), dir, /model folder not found/);
   });
 });
