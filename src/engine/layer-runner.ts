@@ -17,6 +17,7 @@ export interface LayerResult {
   hidden: Float32Array;
   raw?: { oProjInput: OutputTensor; downProjInput: OutputTensor };
   stats?: Record<StatName, OutputTensor>;
+  gram?: { o: { gram: OutputTensor; sum: OutputTensor }; down: { gram: OutputTensor; sum: OutputTensor } };
 }
 
 /** The per-layer graph: inputs hidden [B,T,d], attn_bias, cos, sin, (token_weight), and every weight by logical name. */
@@ -28,7 +29,7 @@ export function buildLayerGraph(spec: ArchSpec, layer: number, taps: LayerTaps):
   const attnBias = g.input('attn_bias', ElemType.FLOAT, ['batch', 1, 1, 'seq', 'seq']);
   const cos = g.input('cos', ElemType.FLOAT, ['batch', 1, 'seq', half]);
   const sin = g.input('sin', ElemType.FLOAT, ['batch', 1, 'seq', half]);
-  const tokenWeight = taps.stats ? g.input('token_weight', ElemType.FLOAT, ['batch', 'seq']) : undefined;
+  const tokenWeight = taps.stats || taps.gram ? g.input('token_weight', ElemType.FLOAT, ['batch', 'seq']) : undefined;
   const weights = new Map(spec.layerWeights(layer).map((w) => [w.name, g.input(w.name, ElemType.FLOAT, w.shape)]));
 
   const shapeOf = g.op('/layer/shape/Shape', 'Shape', [hiddenIn]);
@@ -42,11 +43,17 @@ export function buildLayerGraph(spec: ArchSpec, layer: number, taps: LayerTaps):
     g.output(out.raw.downProjInput, 'down_proj_input', ElemType.FLOAT, ['tokens', shape.intermediate]);
   }
   if (out.stats) for (const s of STAT_NAMES) g.output(out.stats[s], `stat_${s}`, ElemType.FLOAT, ['batch', 'features']);
+  if (out.gram) {
+    for (const [p, tap] of Object.entries(out.gram)) {
+      g.output(tap.gram, `gram_${p}`, ElemType.FLOAT, ['features', 'features']);
+      g.output(tap.sum, `gram_sum_${p}`, ElemType.FLOAT, ['features']);
+    }
+  }
   return g.toBytes(VERSION);
 }
 
 function shapeKey(shape: LayerShape, taps: LayerTaps): string {
-  return `${shape.heads}/${shape.kvHeads}/${shape.intermediate}/${taps.raw ? 'raw' : ''}${taps.stats ? 'stats' : ''}`;
+  return `${shape.heads}/${shape.kvHeads}/${shape.intermediate}/${taps.raw ? 'raw' : ''}${taps.stats ? 'stats' : ''}${taps.gram ? 'gram' : ''}`;
 }
 
 export class LayerRunner {
@@ -81,7 +88,7 @@ export class LayerRunner {
       cos: batch.cos,
       sin: batch.sin,
     };
-    if (taps.stats) feeds.token_weight = batch.tokenWeight;
+    if (taps.stats || taps.gram) feeds.token_weight = batch.tokenWeight;
     for (const w of this.spec.layerWeights(layer)) {
       const data = weights.get(w.name);
       if (!data) throw new Error(`layer ${layer}: weight ${w.name} not provided`);
@@ -90,6 +97,12 @@ export class LayerRunner {
     const out = await (await this.session(layer, taps)).run(feeds);
     const result: LayerResult = { hidden: out.hidden_out.data };
     if (taps.raw) result.raw = { oProjInput: out.o_proj_input, downProjInput: out.down_proj_input };
+    if (taps.gram) {
+      result.gram = {
+        o: { gram: out.gram_o, sum: out.gram_sum_o },
+        down: { gram: out.gram_down, sum: out.gram_sum_down },
+      };
+    }
     if (taps.stats) result.stats = Object.fromEntries(STAT_NAMES.map((s) => [s, out[`stat_${s}`]])) as Record<StatName, OutputTensor>;
     return result;
   }

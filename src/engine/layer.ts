@@ -43,6 +43,15 @@ export interface LayerInputs {
 export interface LayerTaps {
   raw?: boolean;
   stats?: boolean;
+  /** Gram matrices Σ_t x xᵀ (and Σ_t x) of the o_proj and down_proj inputs over real tokens,
+   *  summed over the batch: what least-squares recovery solves from. */
+  gram?: boolean;
+}
+
+/** Per-batch Gram statistics of one projection's input: [F, F] and [F]. */
+export interface GramTap {
+  gram: string;
+  sum: string;
 }
 
 export const STAT_NAMES = ['headL1', 'oInSum', 'oInSq', 'mlpAbs', 'mlpSum', 'mlpSq'] as const;
@@ -55,6 +64,7 @@ export interface LayerOutputs {
   present?: { key: string; value: string };
   raw?: { oProjInput: string; downProjInput: string };
   stats?: Record<StatName, string>;
+  gram?: { o: GramTap; down: GramTap };
 }
 
 export type WeightRef = (name: LayerWeightName) => string | undefined;
@@ -94,7 +104,24 @@ export function emitDecoderLayer(
       ...mlpStats(g, `${path}/mlp/down_proj/stats`, mlp.downProjInput, io),
     } as Record<StatName, string>;
   }
+  if (taps.gram) {
+    if (!io.tokenWeight) throw new Error('gram taps need a tokenWeight input');
+    out.gram = { o: gramOf(g, `${path}/attn/o_proj/gram`, attn.oProjInput, io), down: gramOf(g, `${path}/mlp/down_proj/gram`, mlp.downProjInput, io) };
+  }
   return out;
+}
+
+/**
+ * Σ_t w_t·x_t x_tᵀ and Σ_t w_t·x_t over the batch's tokens (w: 1 real, 0 padding), one MatMul:
+ *
+ *   x [N, F] ─·w[N,1]─▶ xw [N, F] ─Transpose─▶ [F, N] ─MatMul(x)─▶ [F, F]
+ */
+function gramOf(g: GraphBuilder, path: string, x: string, io: LayerInputs): GramTap {
+  const w = g.op(`${path}/weight/Reshape`, 'Reshape', [io.tokenWeight!, g.i64([-1, 1])]); // [N, 1]
+  const xw = g.op(`${path}/weight/Mul`, 'Mul', [x, w]);
+  const gram = g.op(`${path}/MatMul`, 'MatMul', [g.op(`${path}/Transpose`, 'Transpose', [xw], { perm: ints([1, 0]) }), x]);
+  const sum = g.op(`${path}/sum/ReduceSum`, 'ReduceSum', [xw, g.i64([0])], { keepdims: int(0) });
+  return { gram, sum };
 }
 
 interface AttentionOut {

@@ -21,6 +21,7 @@ export interface SessionOptions {
 
 export type FeedTensor =
   | { type: 'float32'; data: Float32Array; dims: readonly number[] }
+  | { type: 'float64'; data: Float64Array; dims: readonly number[] }
   | { type: 'int64'; data: BigInt64Array; dims: readonly number[] };
 
 export interface OutputTensor {

@@ -13,6 +13,7 @@ export enum ElemType {
   INT64 = 7,
   BOOL = 9,
   FLOAT16 = 10,
+  DOUBLE = 11,
   BFLOAT16 = 16,
 }
 
