@@ -71,6 +71,9 @@ export interface ArchSpec {
   /** Per layer: sliding-window size (a query sees only the last N keys), or undefined for full attention. */
   slidingWindows: (number | undefined)[];
   tiedEmbeddings: boolean;
+  /** Config keys that make stock loaders declare o_proj and down_proj biases (FLAP and least-squares
+   *  recovery write them); {} where the family already has them or its stock modules cannot. */
+  outputBiasConfig: Record<string, unknown>;
   /** Logical weights of layer i (names, shapes, checkpoint sources). */
   layerWeights(layer: number): LayerWeight[];
   globalWeights(): GlobalWeight[];

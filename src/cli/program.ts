@@ -27,6 +27,12 @@ function fraction(value: string): number {
   return n;
 }
 
+function positiveNumber(value: string): number {
+  const n = Number(value);
+  if (!Number.isFinite(n) || n <= 0) throw new InvalidArgumentError(`expected a positive number, got '${value}'`);
+  return n;
+}
+
 export function buildProgram(): Command {
   const program = new Command('amp-prune')
     .description('Structured pruning of LLaMA- and Phi-family language models (AMP: attention heads and MLP neurons).')
@@ -76,6 +82,16 @@ export function buildProgram(): Command {
     .option('--calib-seq-len <n>', 'tokens per calibration sequence (windows) / truncation length (prompts)', positiveInt)
     .addOption(new Option('--calib-mode <mode>', 'prompts: first N records whole (the paper); windows: random fixed-length windows').choices(['prompts', 'windows']))
     .option('--seed <n>', 'seed for sampling and the random method', nonNegativeInt, 0)
+    .addOption(
+      new Option(
+        '--recover <how>',
+        'training-free repair of each pruned layer: lsq = least-squares refit of the kept o_proj/down_proj columns (+ bias where the family can store one) to the dense output; bias = FLAP\'s bias compensation; none = slice only (default: lsq, the best in bench/quality; --method flap defaults to bias on dense activations, as published)',
+      ).choices(['none', 'bias', 'lsq']),
+    )
+    .option('--recover-damp <f>', 'lsq ridge strength, relative to the mean diagonal of the Gram matrix (default 0.01)', positiveNumber)
+    .addOption(
+      new Option('--calib-propagate <from>', "recovery inputs of layer i: pruned = outputs of layers 0..i-1 already pruned and repaired (default); dense = the dense model's").choices(['pruned', 'dense']),
+    )
     .option('--dry-run', 'print the plan from config.json alone (no weights read, nothing written)')
     .option('--force', 'replace an existing non-empty --out')
     .option('--json', 'print a JSON summary for scripts')

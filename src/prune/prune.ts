@@ -27,6 +27,12 @@ import type { PlanSummary } from '../plan/summary.js';
 import type { Allocation, LayerPlan, LayerScores, PlanOptions } from '../plan/types.js';
 import { validateAlign, validateRatio, validateSkipLayers } from '../plan/validate.js';
 import { methodByName } from '../score/registry.js';
+import type { Method } from '../score/types.js';
+import { none } from '../recover/none.js';
+import { recoveryByName } from '../recover/registry.js';
+import type { RecoveryMethod } from '../recover/types.js';
+import { meanErrors, RecoverPass } from './recover-pass.js';
+import type { LayerRecoveryRecord, Propagation } from './recover-pass.js';
 import { batchSequences, scorePass } from './score-pass.js';
 import { writePrunedCheckpoint } from './write-pass.js';
 import type { PruneProgress, PruneRequest } from './request.js';
@@ -40,6 +46,8 @@ export interface PruneOutcome {
   loadableBy: string;
   ratioAsked: number;
   warnings: string[];
+  /** Mean relative output error of the repaired projections on held-out tokens, before/after. */
+  recovery?: { method: string; before: number; after: number };
 }
 
 async function parseAllocation(value: string, numLayers: number): Promise<Allocation> {
@@ -73,7 +81,7 @@ export async function dryRun(request: PruneRequest): Promise<PruneOutcome> {
   const req = { ...request, model: await ensureHfCheckpoint(request.model) };
   const config = await readModelConfig(req.model);
   const spec = specFromConfig(config, path.join(req.model, 'config.json'));
-  methodByName(req.method);
+  recoveryChoice(req, methodByName(req.method));
   const opts = await planOptions(req, spec);
   const summary = shapesSummary(spec, targetShapes(spec, opts));
   return { summary, loadableBy: loadableBy(summary.pruned), ratioAsked: opts.ratio, warnings: [] };
@@ -90,14 +98,15 @@ export async function prune(request: PruneRequest, progress: PruneProgress = SIL
   try {
     const { spec } = ckpt;
     const opts = await planOptions(req, spec);
+    const recovery = recoveryChoice(req, method);
     if (opts.allocation.kind !== 'global') targetShapes(spec, opts); // fail on impossible widths before any compute
     await (await StagedFolder.create(req.out, { force: req.force, inputDir: req.model })).discard();
 
-    const calibration = method.needsCalibration ? await calibrate(req, ckpt) : undefined;
+    const calibration = method.needsCalibration || recovery.method !== none ? await calibrate(req, ckpt) : undefined;
     progress.phase('scoring', spec.numLayers * Math.max(1, calibration ? calibration.batches : 1));
-    const { scores, stats } = await scorePass(ckpt, {
+    const { scores } = await scorePass(ckpt, {
       method,
-      sequences: calibration?.sequences ?? [],
+      sequences: method.needsCalibration ? (calibration?.sequences ?? []) : [],
       seed: req.seed,
       session: req.session,
       onProgress: ({ layer, batch, batches }) => progress.tick(`layer ${layer + 1}/${spec.numLayers} batch ${batch}/${batches}`),
@@ -108,25 +117,42 @@ export async function prune(request: PruneRequest, progress: PruneProgress = SIL
     let summary = planSummary(spec, plans);
     const warnings: string[] = [];
     let outConfig = spec.configFor(summary.shapes);
-    if (method.name === 'flap') {
-      ({ outConfig } = withCompensationBiases(spec, outConfig, warnings));
+    if (recovery.method !== none) {
+      outConfig = withOutputBiases(spec, outConfig, warnings);
       summary = withBiasParams(summary, specFromConfig(outConfig, 'config.json'));
     }
-    const record = pruneRecord(req, ckpt, opts, plans, scores, summary, calibration?.description);
-
-    progress.phase('writing', spec.numLayers);
-    await writePrunedCheckpoint(ckpt, {
-      outDir: req.out,
-      force: req.force,
-      outConfig,
-      plans,
-      compensation: method.name === 'flap' ? stats : undefined,
-      json: record,
-      maxShardBytes: req.maxShardBytes ?? (await inputShardBytes(ckpt)),
-      onProgress: () => progress.tick(),
-    });
-    progress.done();
-    return { summary, record, loadableBy: loadableBy(summary.pruned), ratioAsked: opts.ratio, warnings };
+    const outSpec = specFromConfig(outConfig, 'config.json');
+    const pass = recovery.method === none || !calibration
+      ? undefined
+      : await RecoverPass.start(ckpt, {
+          method: recovery.method,
+          damp: recovery.damp,
+          propagate: recovery.propagate,
+          ...splitHeldOut(calibration.sequences),
+          plans,
+          outSpec,
+          session: req.session,
+        });
+    try {
+      progress.phase(pass ? `recovering (${recovery.method.name}) and writing` : 'writing', spec.numLayers);
+      const record = () => pruneRecord(req, ckpt, opts, plans, scores, summary, calibration?.description, recovery, pass?.records);
+      let json: Record<string, unknown> | undefined;
+      await writePrunedCheckpoint(ckpt, {
+        outDir: req.out,
+        force: req.force,
+        outConfig,
+        plans,
+        layerTensors: pass ? (layer) => pass.layer(layer) : undefined,
+        json: () => (json = record()),
+        maxShardBytes: req.maxShardBytes ?? (await inputShardBytes(ckpt)),
+        onProgress: () => progress.tick(),
+      });
+      progress.done();
+      const recoverySummary = pass ? { method: recovery.method.name, ...meanErrors(pass.records) } : undefined;
+      return { summary, record: json, loadableBy: loadableBy(summary.pruned), ratioAsked: opts.ratio, warnings, recovery: recoverySummary };
+    } finally {
+      await pass?.close();
+    }
   } finally {
     await ckpt.store.close();
   }
@@ -151,19 +177,42 @@ async function calibrate(req: PruneRequest, ckpt: Checkpoint): Promise<Calibrati
 }
 
 /**
- * FLAP folds removed channels into o_proj/down_proj biases. LLaMA configs can declare those
- * biases (attention_bias / mlp_bias: the other projections get zero biases); families whose
- * stock modules have no such bias keep their config and lose that part of the compensation.
+ * Recovery may write o_proj/down_proj biases: the output config declares them where the family's
+ * stock modules can hold them (ArchSpec.outputBiasConfig); elsewhere the refit goes without a bias.
  */
-function withCompensationBiases(spec: ArchSpec, config: Record<string, unknown>, warnings: string[]): { outConfig: Record<string, unknown> } {
-  let outConfig = config;
-  if (spec.modelType === 'llama') outConfig = { ...config, attention_bias: true, mlp_bias: true };
-  if (spec.modelType === 'qwen3') outConfig = { ...config, attention_bias: true };
-  const out = specFromConfig(outConfig, 'config.json');
-  const names = new Set(out.layerWeights(0).map((w) => w.name));
-  if (!names.has('o.bias')) warnings.push(`${spec.architecture} has no o_proj bias: FLAP's attention bias compensation is skipped`);
-  if (!names.has('down.bias')) warnings.push(`${spec.architecture} has no down_proj bias: FLAP's MLP bias compensation is skipped`);
-  return { outConfig };
+function withOutputBiases(spec: ArchSpec, config: Record<string, unknown>, warnings: string[]): Record<string, unknown> {
+  const outConfig = { ...config, ...spec.outputBiasConfig };
+  const names = new Set(specFromConfig(outConfig, 'config.json').layerWeights(0).map((w) => w.name));
+  for (const [bias, what] of [['o.bias', 'o_proj'], ['down.bias', 'down_proj']] as const) {
+    if (!names.has(bias)) warnings.push(`${spec.architecture} has no ${what} bias in a stock config: its recovery refits the weights without a bias`);
+  }
+  return outConfig;
+}
+
+export const DEFAULT_RECOVERY = 'lsq';
+export const DEFAULT_RECOVER_DAMP = 0.01;
+
+interface RecoveryChoice {
+  method: RecoveryMethod;
+  damp: number;
+  propagate: Propagation;
+}
+
+/** --recover, --recover-damp, --calib-propagate with their defaults (the scoring method's published recovery first). */
+function recoveryChoice(req: PruneRequest, method: Method): RecoveryChoice {
+  const rec = recoveryByName(req.recover ?? method.defaultRecovery?.recover ?? DEFAULT_RECOVERY);
+  const damp = req.recoverDamp ?? DEFAULT_RECOVER_DAMP;
+  if (!Number.isFinite(damp) || damp <= 0) throw new UserError(`--recover-damp must be a positive number (got ${req.recoverDamp})`);
+  const propagate = req.calibPropagate ?? (req.recover === undefined ? method.defaultRecovery?.propagate : undefined) ?? 'pruned';
+  if (propagate !== 'pruned' && propagate !== 'dense') throw new UserError(`--calib-propagate must be pruned or dense (got '${propagate}')`);
+  return { method: rec, damp, propagate };
+}
+
+/** Every 8th calibration sequence is held out to measure the repaired layers' output error. */
+function splitHeldOut(sequences: number[][]): { fit: number[][]; heldOut: number[][] } {
+  if (sequences.length < 2) return { fit: sequences, heldOut: [] };
+  const heldOut = sequences.filter((_, i) => i % 8 === 7 || (sequences.length < 8 && i === sequences.length - 1));
+  return { fit: sequences.filter((s) => !heldOut.includes(s)), heldOut };
 }
 
 /** The parameter count of what is really written (FLAP's added bias vectors included). */
@@ -183,6 +232,7 @@ async function inputShardBytes(ckpt: Checkpoint): Promise<number | undefined> {
 }
 
 const round = (x: number) => Number(x.toPrecision(9));
+const roundErrors = (e: { before: number; after: number }) => ({ before: round(e.before), after: round(e.after) });
 
 function pruneRecord(
   req: PruneRequest & { sourceName?: string },
@@ -192,6 +242,8 @@ function pruneRecord(
   scores: LayerScores[],
   summary: PlanSummary,
   calibration: CalibrationDescription | undefined,
+  recovery: RecoveryChoice,
+  layerRecovery: LayerRecoveryRecord[] | undefined,
 ): Record<string, unknown> {
   return {
     tool: { name: 'amp-prune', version: VERSION },
@@ -205,11 +257,20 @@ function pruneRecord(
     parameters: { before: summary.before, after: summary.after },
     source: { model: path.basename(path.resolve(req.sourceName ?? req.model)), architecture: ckpt.spec.architecture, layers: ckpt.spec.numLayers },
     calibration: calibration ?? null,
+    recovery: {
+      method: recovery.method.name,
+      rewrites: recovery.method.rewrites,
+      damp: recovery.method.name === 'lsq' ? recovery.damp : null,
+      propagate: recovery.method === none ? null : recovery.propagate,
+      held_out: 'every 8th calibration sequence',
+      mean_error: layerRecovery ? roundErrors(meanErrors(layerRecovery)) : null,
+    },
     layers: plans.map((p, i) => ({
       layer: i,
       heads: { kept: p.heads, scores: Array.from(scores[i].heads, round) },
       kv_heads: { kept: p.kvHeads },
       neurons: { kept: p.neurons, scores: Array.from(scores[i].neurons, round) },
+      ...(layerRecovery ? { recovery: { o_proj: roundErrors(layerRecovery[i].o_proj), down_proj: roundErrors(layerRecovery[i].down_proj) } } : {}),
     })),
   };
 }

@@ -23,6 +23,12 @@ export interface PruneRequest {
   calibSeqLen?: number;
   calibMode?: SamplingMode;
   seed: number;
+  /** Training-free recovery (recover/registry.ts); default: the scoring method's own, else DEFAULT_RECOVERY. */
+  recover?: string;
+  /** Ridge strength of least-squares recovery, relative to the mean Gram diagonal. */
+  recoverDamp?: number;
+  /** Where each layer's recovery inputs come from: the pruned-and-repaired model (sequential) or the dense one. */
+  calibPropagate?: 'pruned' | 'dense';
   dryRun: boolean;
   force: boolean;
   session: SessionOptions;

@@ -1,19 +1,17 @@
 /**
  * The writing pass: stream the input checkpoint layer by layer, slice each layer's tensors to the
- * plan (raw bytes, dtype preserved), add FLAP's compensated biases where asked, and write the
+ * plan (raw bytes, dtype preserved), take the recovery pass's rewritten tensors where given, and write the
  * output folder through the atomic checkpoint writer. Tensor names, order and fusing come from
  * the OUTPUT config's ArchSpec, so whatever stock loaders expect is what gets written.
  */
 import { specFromConfig } from '../arch/registry.js';
 import type { ArchSpec, GlobalWeight, LayerWeight, LayerWeightName } from '../arch/spec.js';
 import type { Checkpoint } from '../engine/checkpoint.js';
-import { fromFloat32, isFloatDtype, toFloat32, ELEMENT_SIZE } from '../io/dtype.js';
+import { fromFloat32, isFloatDtype, ELEMENT_SIZE } from '../io/dtype.js';
 import type { FloatDtype } from '../io/dtype.js';
 import { CheckpointWriter, copyTokenizerFiles } from '../export/checkpoint-writer.js';
 import type { LayerPlan } from '../plan/types.js';
-import { biasCompensation } from '../slice/compensation.js';
-import { keptIndices, removedIndices, selectBytes } from '../slice/select.js';
-import type { LayerStats } from '../score/stats.js';
+import { keptIndices, selectBytes } from '../slice/select.js';
 
 interface Piece {
   layer?: number;
@@ -33,9 +31,10 @@ export interface WritePassOptions {
   force: boolean;
   outConfig: Record<string, unknown>;
   plans: LayerPlan[];
-  /** FLAP: per-layer calibration means for bias compensation. */
-  compensation?: LayerStats[];
-  json: Record<string, unknown>;
+  /** Recovery: rewritten float32 tensors of a layer (logical names), asked once per layer, in order. */
+  layerTensors?: (layer: number) => Promise<Map<LayerWeightName, Float32Array>>;
+  /** amp_prune.json, built after the last layer (it records what recovery measured). */
+  json: () => Record<string, unknown>;
   maxShardBytes?: number;
   onProgress?: (layer: number, layers: number) => void;
 }
@@ -90,6 +89,7 @@ export async function writePrunedCheckpoint(ckpt: Checkpoint, opts: WritePassOpt
   try {
     let currentLayer = -1;
     let layerCache = new Map<string, Uint8Array>();
+    let rewritten: Map<LayerWeightName, Float32Array> | undefined;
     const rawOf = async (tensor: string) => {
       let raw = layerCache.get(tensor);
       if (!raw) {
@@ -103,18 +103,22 @@ export async function writePrunedCheckpoint(ckpt: Checkpoint, opts: WritePassOpt
         if (currentLayer >= 0) opts.onProgress?.(currentLayer, ckpt.spec.numLayers);
         currentLayer = t.layer;
         layerCache = new Map();
+        rewritten = await opts.layerTensors?.(t.layer);
       }
       if (t.pieces.length === 0) {
         await writer.write(t.name, await ckpt.store.readRaw(t.name));
         continue;
       }
       const parts: Uint8Array[] = [];
-      for (const p of t.pieces) parts.push(await pieceBytes(ckpt, p, t.dtype, opts, rawOf));
+      for (const p of t.pieces) {
+        const own = p.layer !== undefined ? rewritten?.get(p.weight.name as LayerWeightName) : undefined;
+        parts.push(own ? fromFloat32(own, t.dtype) : await pieceBytes(ckpt, p, t.dtype, opts, rawOf));
+      }
       await writer.write(t.name, concat(parts));
     }
     if (currentLayer >= 0) opts.onProgress?.(currentLayer, ckpt.spec.numLayers);
     await writer.writeJson('config.json', opts.outConfig);
-    await writer.writeJson('amp_prune.json', opts.json);
+    await writer.writeJson('amp_prune.json', opts.json());
     await copyTokenizerFiles(ckpt.dir, writer);
     await writer.commit();
   } catch (error) {
@@ -134,7 +138,7 @@ function concat(parts: Uint8Array[]): Uint8Array {
   return out;
 }
 
-/** The bytes of one logical weight in the output: sliced from the input, or a new (compensated) bias. */
+/** The bytes of one logical weight in the output: sliced from the input, or a new zero bias. */
 async function pieceBytes(
   ckpt: Checkpoint,
   piece: Piece,
@@ -157,34 +161,5 @@ async function pieceBytes(
   } else {
     bytes = new Uint8Array(piece.weight.shape.reduce((a, b) => a * b, 1) * elem); // a zero bias the output config now declares
   }
-  const compensated = compensationFor(ckpt, layer, name, opts, rawOf);
-  if (!compensated) return bytes;
-  const extra = await compensated;
-  const current = toFloat32(bytes, dtype);
-  const sum = Float32Array.from(current, (x, i) => x + extra[i]);
-  return fromFloat32(sum, dtype);
-}
-
-/** FLAP: the mean contribution of removed o_proj / down_proj input channels, for that bias. */
-function compensationFor(
-  ckpt: Checkpoint,
-  layer: number,
-  name: LayerWeightName,
-  opts: WritePassOptions,
-  rawOf: (tensor: string) => Promise<Uint8Array>,
-): Promise<Float64Array> | undefined {
-  const stats = opts.compensation?.[layer];
-  if (!stats || (name !== 'o.bias' && name !== 'down.bias')) return undefined;
-  return (async () => {
-    const weightName = name === 'o.bias' ? 'o.weight' : 'down.weight';
-    const w = ckpt.spec.layerWeights(layer).find((x) => x.name === weightName)!;
-    const info = ckpt.store.info(w.source.tensor);
-    const weight = toFloat32(await rawOf(w.source.tensor), info.dtype as FloatDtype);
-    const plan = opts.plans[layer];
-    const inFeatures = w.shape[1];
-    const kept = name === 'o.bias' ? keptIndices(ckpt.spec, 'o.weight', plan).cols! : plan.neurons;
-    const sums = name === 'o.bias' ? stats.oInSum : stats.mlpSum;
-    const mean = sums.map((s) => s / Math.max(stats.tokens, 1));
-    return biasCompensation(weight, inFeatures, removedIndices(inFeatures, kept), mean);
-  })();
+  return bytes;
 }

@@ -2,7 +2,7 @@
  * FLAP (An et al., AAAI 2024): fluctuation of each input feature of the output projection across
  * calibration tokens (sample variance) times the squared L2 norm of its weight column, summed per
  * structure. Its bias compensation (removed channels' mean contribution folded into the bias) is
- * applied when slicing: see slice/compensation.ts.
+ * applied by the recovery stage: see recover/bias.ts.
  */
 import { blockSums, columnSums, square } from './weight-sums.js';
 import type { Method } from './types.js';
@@ -17,6 +17,7 @@ export const flap: Method = {
   name: 'flap',
   description: 'FLAP: input-feature fluctuation × squared weight-column norm, with bias compensation',
   needsCalibration: true,
+  defaultRecovery: { recover: 'bias', propagate: 'dense' },
   score: ({ spec, layer, weights, stats }) => {
     const { heads, intermediate } = spec.layers[layer];
     const dh = spec.headDim;

@@ -19,4 +19,7 @@ export interface Method {
   /** Does the method read calibration activations? (random and magnitude do not.) */
   needsCalibration: boolean;
   score: Scorer;
+  /** The recovery the method is published with, used when --recover is not given (FLAP: its bias
+   *  compensation, from the dense model's activations). */
+  defaultRecovery?: { recover: string; propagate: 'pruned' | 'dense' };
 }

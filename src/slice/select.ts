@@ -72,3 +72,9 @@ export function removedIndices(n: number, kept: readonly number[]): number[] {
   const keep = new Set(kept);
   return Array.from({ length: n }, (_, i) => i).filter((i) => !keep.has(i));
 }
+
+/** The kept rows/columns of a float32 tensor (the recovery pass works on widened weights). */
+export function sliceFloat32(data: Float32Array, shape: readonly number[], kept: Kept): Float32Array {
+  const bytes = selectBytes(new Uint8Array(data.buffer, data.byteOffset, data.byteLength), shape, 4, kept);
+  return new Float32Array(bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength));
+}

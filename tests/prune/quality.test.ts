@@ -41,9 +41,9 @@ before(async () => {
 });
 after(() => rm(scratch, { recursive: true, force: true }));
 
-async function pruned(method: string, ratio: string): Promise<string> {
-  const out = join(scratch, `${method}-${ratio}`);
-  const r = await runCli(['prune', '--model', model, '--out', out, '--ratio', ratio, '--method', method, '--calib', ALPACA, '--calib-samples', '32', '--json']);
+async function pruned(method: string, ratio: string, recover = 'none'): Promise<string> {
+  const out = join(scratch, `${method}-${ratio}-${recover}`);
+  const r = await runCli(['prune', '--model', model, '--out', out, '--ratio', ratio, '--method', method, '--recover', recover, '--calib', ALPACA, '--calib-samples', '32', '--json']);
   assert.equal(r.code, 0, r.stderr);
   return out;
 }
@@ -58,4 +58,14 @@ test('reversed AMP degrades perplexity far more than AMP (trained tiny LLaMA, 20
   assert.ok(amp >= dense * 0.98, 'pruning should not help');
   assert.ok(reversed > 1.3 * amp, `reversed ${reversed} should be far worse than amp ${amp}`);
   assert.ok(amp < random, `amp ${amp} should beat random ${random}`);
+});
+
+test('training-free recovery at 30% (trained tiny LLaMA): ppl(lsq) < ppl(bias) < ppl(none)', async (t) => {
+  const dense = await perplexity(model);
+  const none = await perplexity(await pruned('amp', '0.3', 'none'));
+  const bias = await perplexity(await pruned('amp', '0.3', 'bias'));
+  const lsq = await perplexity(await pruned('amp', '0.3', 'lsq'));
+  t.diagnostic(`WikiText-2 token perplexity at 30%: dense ${dense.toFixed(2)}, none ${none.toFixed(2)}, bias ${bias.toFixed(2)}, lsq ${lsq.toFixed(2)}`);
+  assert.ok(bias < none, `bias ${bias} should beat none ${none}`);
+  assert.ok(lsq < bias, `lsq ${lsq} should beat bias ${bias}`);
 });

@@ -24,6 +24,9 @@ export interface PruneFlags {
   calibSeqLen?: number;
   calibMode?: string;
   seed: number;
+  recover?: string;
+  recoverDamp?: number;
+  calibPropagate?: 'pruned' | 'dense';
   dryRun?: boolean;
   force?: boolean;
   json?: boolean;
@@ -60,6 +63,9 @@ export async function pruneCommand(flags: PruneFlags, global: GlobalOptions): Pr
       calibSeqLen: flags.calibSeqLen,
       calibMode: flags.calibMode === undefined ? undefined : oneOf<SamplingMode>('--calib-mode', flags.calibMode, ['prompts', 'windows']),
       seed: flags.seed,
+      recover: flags.recover,
+      recoverDamp: flags.recoverDamp,
+      calibPropagate: flags.calibPropagate,
       dryRun: flags.dryRun ?? false,
       force: flags.force ?? false,
       session: { device: parseDevice(global.device), threads: global.threads },
@@ -83,6 +89,7 @@ function jsonSummary(flags: PruneFlags, o: PruneOutcome) {
     parameters: { before: o.summary.before, after: o.summary.after },
     layers: o.summary.shapes.map((s) => ({ heads: s.heads, kvHeads: s.kvHeads, intermediate: s.intermediate })),
     loadableBy: o.loadableBy,
+    recovery: o.recovery ?? null,
     keep: o.record ? (o.record.layers as unknown[]) : undefined,
   };
 }
@@ -120,5 +127,9 @@ function printSummary(flags: PruneFlags, o: PruneOutcome): void {
   for (const [name, b, a] of rows) console.log(`  ${name.padEnd(12)} ${fmt(b).padStart(15)} ${fmt(a).padStart(15)}`);
   console.log('\n  kept per layer');
   for (const line of widthRuns(shapes)) console.log(line);
+  if (o.recovery) {
+    const e = (x: number) => x.toFixed(4);
+    console.log(`\n  recovery ${o.recovery.method}: mean relative output error of o_proj/down_proj on held-out tokens ${e(o.recovery.before)} -> ${e(o.recovery.after)}`);
+  }
   console.log(`\n  ${o.loadableBy}`);
 }

@@ -1,0 +1,228 @@
+/**
+ * The recovery pass: after planning, calibration hidden states stream through the model a second
+ * time, layer by layer, and each layer's output projections (o_proj, down_proj) are repaired by
+ * the chosen recovery method before the layer is written. With propagation `pruned`, layer i sees
+ * what layers 0..i−1 produce after THEY were pruned and repaired (sequential calibration), and the
+ * target is the dense layer's output on that same input; with `dense`, every layer sees the dense
+ * model's activations (FLAP's published procedure).
+ *
+ * Per layer (sequential residual):  dense layer on h → Gram of o_proj input → repair o_proj;
+ * layer with pruned+repaired attention and dense MLP on h → Gram of down_proj input → repair
+ * down_proj; pruned layer on h → next h. (Parallel residual families get both Grams from the first
+ * run: their MLP reads the layer input, not the attention output.) Memory: the calibration hidden
+ * states, one layer's weights, and one Gram matrix per projection (fit and held-out).
+ */
+import type { ArchSpec, LayerWeightName } from '../arch/spec.js';
+import type { Checkpoint } from '../engine/checkpoint.js';
+import { WeightReader } from '../engine/checkpoint.js';
+import { padBatch, sequenceLengths } from '../engine/batch.js';
+import { Gemm } from '../engine/gemm.js';
+import { embed, LayerRunner } from '../engine/layer-runner.js';
+import type { LayerResult } from '../engine/layer-runner.js';
+import { PreparedBatch } from '../engine/prepared-batch.js';
+import type { SessionOptions } from '../engine/session.js';
+import { UserError } from '../errors.js';
+import type { LayerPlan } from '../plan/types.js';
+import { relativeErrors } from '../recover/error.js';
+import type { ErrorPair } from '../recover/error.js';
+import { addBatch, emptyGram } from '../recover/gram.js';
+import type { GramStats } from '../recover/gram.js';
+import { RecoveryFailure } from '../recover/lsq.js';
+import { none } from '../recover/none.js';
+import type { ProjectionProblem, ProjectionRepair, RecoveryMethod } from '../recover/types.js';
+import { keptIndices } from '../slice/select.js';
+import { sliceFloat32 } from '../slice/select.js';
+import { batchSequences } from './score-pass.js';
+
+export type Propagation = 'pruned' | 'dense';
+
+export interface RecoverPassOptions {
+  method: RecoveryMethod;
+  damp: number;
+  propagate: Propagation;
+  /** Fitting and held-out calibration sequences. */
+  fit: number[][];
+  heldOut: number[][];
+  plans: LayerPlan[];
+  /** The output model's spec (pruned widths, the biases the output declares). */
+  outSpec: ArchSpec;
+  session?: SessionOptions;
+  maxBatchTokens?: number;
+}
+
+export interface LayerRecoveryRecord {
+  layer: number;
+  /** Relative output error on held-out tokens, before (slicing only) and after the repair. */
+  o_proj: ErrorPair;
+  down_proj: ErrorPair;
+}
+
+interface Batch {
+  prepared: PreparedBatch;
+  lengths: number[];
+  heldOut: boolean;
+  hidden: Float32Array;
+}
+
+type Projection = 'o' | 'down';
+
+export class RecoverPass {
+  private readonly reader: WeightReader;
+  private readonly gemm: Gemm;
+  private readonly dense: LayerRunner;
+  private readonly mixed: LayerRunner;
+  private readonly pruned: LayerRunner;
+  private readonly mixedSpec: ArchSpec;
+  private next = 0;
+  readonly records: LayerRecoveryRecord[] = [];
+
+  private constructor(
+    private readonly ckpt: Checkpoint,
+    private readonly opts: RecoverPassOptions,
+    private readonly batches: Batch[],
+  ) {
+    const { spec } = ckpt;
+    this.reader = new WeightReader(ckpt.store);
+    this.gemm = new Gemm(opts.session);
+    // pruned attention, dense MLP: where down_proj's refit inputs come from in sequential blocks
+    this.mixedSpec = opts.outSpec.withLayers(opts.outSpec.layers.map((s, i) => ({ ...s, intermediate: spec.layers[i].intermediate })));
+    this.dense = new LayerRunner(spec, opts.session);
+    this.mixed = new LayerRunner(this.mixedSpec, opts.session);
+    this.pruned = new LayerRunner(opts.outSpec, opts.session);
+  }
+
+  static async start(ckpt: Checkpoint, opts: RecoverPassOptions): Promise<RecoverPass> {
+    const { spec } = ckpt;
+    const table = (await new WeightReader(ckpt.store).globals(spec)).get('embed.weight')!;
+    const batches: Batch[] = [];
+    for (const [seqs, heldOut] of [[opts.fit, false], [opts.heldOut, true]] as const) {
+      for (const group of seqs.length > 0 ? batchSequences(seqs, spec, opts.maxBatchTokens) : []) {
+        const prepared = new PreparedBatch(spec, padBatch(group));
+        batches.push({ prepared, lengths: sequenceLengths(prepared.tokens), heldOut, hidden: embed(table, prepared.tokens.ids, spec.hidden) });
+      }
+    }
+    return new RecoverPass(ckpt, opts, batches);
+  }
+
+  /** Repaired tensors of layer `layer` (logical names of the output spec); call for 0, 1, 2, … in order. */
+  async layer(layer: number): Promise<Map<LayerWeightName, Float32Array>> {
+    if (layer !== this.next) throw new Error(`recovery pass: layer ${layer} asked before layer ${this.next}`);
+    this.next++;
+    const { spec } = this.ckpt;
+    const plan = this.opts.plans[layer];
+    const denseWeights = await this.reader.layer(spec, layer);
+    const out = this.slicedLayer(layer, denseWeights);
+
+    const first = await this.runAll(this.dense, layer, denseWeights, true);
+    const oGram = this.grams(first, 'o');
+    const o = await this.repair(layer, 'o', denseWeights, keptIndices(spec, 'o.weight', plan).cols!, oGram);
+    setRepair(out, 'o', o.after);
+
+    let downGram = this.grams(first, 'down');
+    if (!spec.parallelResidual && this.opts.propagate === 'pruned') {
+      const mixedWeights = new Map(out);
+      for (const name of ['gate.weight', 'gate.bias', 'up.weight', 'up.bias', 'down.weight', 'down.bias'] as const) {
+        const w = denseWeights.get(name) ?? zerosFor(this.mixedSpec, layer, name);
+        if (w) mixedWeights.set(name, w);
+        else mixedWeights.delete(name);
+      }
+      downGram = this.grams(await this.runAll(this.mixed, layer, mixedWeights, true), 'down');
+    }
+    const down = await this.repair(layer, 'down', denseWeights, plan.neurons, downGram);
+    setRepair(out, 'down', down.after);
+    this.records.push({ layer, o_proj: o.errors, down_proj: down.errors });
+
+    if (this.opts.propagate === 'pruned') {
+      const next = await this.runAll(this.pruned, layer, out, false);
+      next.forEach((r, b) => (this.batches[b].hidden = r.hidden));
+    } else {
+      first.forEach((r, b) => (this.batches[b].hidden = r.hidden));
+    }
+    return out;
+  }
+
+  private async runAll(runner: LayerRunner, layer: number, weights: Map<LayerWeightName, Float32Array>, gram: boolean): Promise<LayerResult[]> {
+    const results: LayerResult[] = [];
+    for (const b of this.batches) results.push(await runner.run(layer, b.hidden, b.prepared, weights, { gram }));
+    return results;
+  }
+
+  private grams(results: LayerResult[], p: Projection): { fit: GramStats; held: GramStats } {
+    const F = results[0].gram![p].sum.data.length;
+    const fit = emptyGram(F);
+    const held = emptyGram(F);
+    results.forEach((r, b) => {
+      const batch = this.batches[b];
+      const tokens = batch.lengths.reduce((a, c) => a + c, 0);
+      addBatch(batch.heldOut ? held : fit, r.gram![p].gram, r.gram![p].sum, tokens);
+    });
+    return { fit, held: held.tokens > 0 ? held : fit };
+  }
+
+  private async repair(
+    layer: number,
+    p: Projection,
+    dense: Map<LayerWeightName, Float32Array>,
+    kept: readonly number[],
+    gram: { fit: GramStats; held: GramStats },
+  ): Promise<{ after: ProjectionRepair; errors: ErrorPair }> {
+    const weightName = `${p}.weight` as const;
+    const shape = this.ckpt.spec.layerWeights(layer).find((w) => w.name === weightName)!.shape;
+    const problem: ProjectionProblem = {
+      weight: dense.get(weightName)!,
+      outFeatures: shape[0],
+      inFeatures: shape[1],
+      bias: dense.get(`${p}.bias`),
+      kept,
+      biasWritable: this.opts.outSpec.layerWeights(layer).some((w) => w.name === `${p}.bias`),
+      fit: gram.fit,
+      damp: this.opts.damp,
+    };
+    let after: ProjectionRepair;
+    try {
+      after = await this.opts.method.repair(problem, this.gemm);
+    } catch (e) {
+      if (e instanceof RecoveryFailure) throw new UserError(`layer ${layer} ${p}_proj: ${e.message}`);
+      throw e;
+    }
+    for (const v of [...after.weight, ...(after.bias ?? [])]) {
+      if (!Number.isFinite(v)) throw new UserError(`layer ${layer} ${p}_proj: recovery produced non-finite weights (raise --recover-damp, or check the calibration data)`);
+    }
+    const before = await none.repair(problem, this.gemm);
+    return { after, errors: await relativeErrors(this.gemm, problem, { before, after }, gram.held) };
+  }
+
+  /** Every weight of the output layer, sliced from the dense one (zeros for newly declared biases). */
+  private slicedLayer(layer: number, dense: Map<LayerWeightName, Float32Array>): Map<LayerWeightName, Float32Array> {
+    const { spec } = this.ckpt;
+    const plan = this.opts.plans[layer];
+    const out = new Map<LayerWeightName, Float32Array>();
+    for (const w of this.opts.outSpec.layerWeights(layer)) {
+      const input = spec.layerWeights(layer).find((x) => x.name === w.name);
+      const data = dense.get(w.name);
+      out.set(w.name, input && data ? sliceFloat32(data, input.shape, keptIndices(spec, w.name, plan)) : new Float32Array(w.shape.reduce((a, b) => a * b, 1)));
+    }
+    return out;
+  }
+
+  async close(): Promise<void> {
+    await Promise.all([this.dense.close(), this.mixed.close(), this.pruned.close(), this.gemm.close()]);
+  }
+}
+
+function setRepair(out: Map<LayerWeightName, Float32Array>, p: Projection, r: ProjectionRepair): void {
+  out.set(`${p}.weight`, r.weight);
+  if (r.bias) out.set(`${p}.bias`, r.bias);
+}
+
+function zerosFor(spec: ArchSpec, layer: number, name: LayerWeightName): Float32Array | undefined {
+  const w = spec.layerWeights(layer).find((x) => x.name === name);
+  return w ? new Float32Array(w.shape.reduce((a, b) => a * b, 1)) : undefined;
+}
+
+/** Mean of each error over layers, for the summary line. */
+export function meanErrors(records: readonly LayerRecoveryRecord[]): { before: number; after: number } {
+  const all = records.flatMap((r) => [r.o_proj, r.down_proj]);
+  const mean = (f: (e: ErrorPair) => number) => (all.length ? all.reduce((a, e) => a + f(e), 0) / all.length : 0);
+  return { before: mean((e) => e.before), after: mean((e) => e.after) };
+}
