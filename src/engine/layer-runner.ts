@@ -6,7 +6,7 @@
 import type { ArchSpec, LayerShape, LayerWeightName } from '../arch/spec.js';
 import { ElemType, GraphBuilder } from './graph.js';
 import { emitDecoderLayer, STAT_NAMES } from './layer.js';
-import type { LayerTaps, StatName } from './layer.js';
+import type { GramProjection, LayerTaps, StatName } from './layer.js';
 import { VERSION } from './model.js';
 import type { PreparedBatch } from './prepared-batch.js';
 import { OrtSession } from './session.js';
@@ -17,7 +17,7 @@ export interface LayerResult {
   hidden: Float32Array;
   raw?: { oProjInput: OutputTensor; downProjInput: OutputTensor };
   stats?: Record<StatName, OutputTensor>;
-  gram?: { o: { gram: OutputTensor; sum: OutputTensor }; down: { gram: OutputTensor; sum: OutputTensor } };
+  gram?: Partial<Record<GramProjection, { gram: OutputTensor; sum: OutputTensor }>>;
 }
 
 /** The per-layer graph: inputs hidden [B,T,d], attn_bias, cos, sin, (token_weight), and every weight by logical name. */
@@ -29,7 +29,7 @@ export function buildLayerGraph(spec: ArchSpec, layer: number, taps: LayerTaps):
   const attnBias = g.input('attn_bias', ElemType.FLOAT, ['batch', 1, 1, 'seq', 'seq']);
   const cos = g.input('cos', ElemType.FLOAT, ['batch', 1, 'seq', half]);
   const sin = g.input('sin', ElemType.FLOAT, ['batch', 1, 'seq', half]);
-  const tokenWeight = taps.stats || taps.gram ? g.input('token_weight', ElemType.FLOAT, ['batch', 'seq']) : undefined;
+  const tokenWeight = taps.stats || taps.gram?.length ? g.input('token_weight', ElemType.FLOAT, ['batch', 'seq']) : undefined;
   const weights = new Map(spec.layerWeights(layer).map((w) => [w.name, g.input(w.name, ElemType.FLOAT, w.shape)]));
 
   const shapeOf = g.op('/layer/shape/Shape', 'Shape', [hiddenIn]);
@@ -45,15 +45,15 @@ export function buildLayerGraph(spec: ArchSpec, layer: number, taps: LayerTaps):
   if (out.stats) for (const s of STAT_NAMES) g.output(out.stats[s], `stat_${s}`, ElemType.FLOAT, ['batch', 'features']);
   if (out.gram) {
     for (const [p, tap] of Object.entries(out.gram)) {
-      g.output(tap.gram, `gram_${p}`, ElemType.FLOAT, ['features', 'features']);
-      g.output(tap.sum, `gram_sum_${p}`, ElemType.FLOAT, ['features']);
+      g.output(tap!.gram, `gram_${p}`, ElemType.FLOAT, ['features', 'features']);
+      g.output(tap!.sum, `gram_sum_${p}`, ElemType.FLOAT, ['features']);
     }
   }
   return g.toBytes(VERSION);
 }
 
 function shapeKey(shape: LayerShape, taps: LayerTaps): string {
-  return `${shape.heads}/${shape.kvHeads}/${shape.intermediate}/${taps.raw ? 'raw' : ''}${taps.stats ? 'stats' : ''}${taps.gram ? 'gram' : ''}`;
+  return `${shape.heads}/${shape.kvHeads}/${shape.intermediate}/${taps.raw ? 'raw' : ''}${taps.stats ? 'stats' : ''}${taps.gram?.length ? `gram:${taps.gram.join('+')}` : ''}`;
 }
 
 export class LayerRunner {
@@ -88,7 +88,7 @@ export class LayerRunner {
       cos: batch.cos,
       sin: batch.sin,
     };
-    if (taps.stats || taps.gram) feeds.token_weight = batch.tokenWeight;
+    if (taps.stats || taps.gram?.length) feeds.token_weight = batch.tokenWeight;
     for (const w of this.spec.layerWeights(layer)) {
       const data = weights.get(w.name);
       if (!data) throw new Error(`layer ${layer}: weight ${w.name} not provided`);
@@ -97,12 +97,7 @@ export class LayerRunner {
     const out = await (await this.session(layer, taps)).run(feeds);
     const result: LayerResult = { hidden: out.hidden_out.data };
     if (taps.raw) result.raw = { oProjInput: out.o_proj_input, downProjInput: out.down_proj_input };
-    if (taps.gram) {
-      result.gram = {
-        o: { gram: out.gram_o, sum: out.gram_sum_o },
-        down: { gram: out.gram_down, sum: out.gram_sum_down },
-      };
-    }
+    if (taps.gram?.length) result.gram = Object.fromEntries(taps.gram.map((p) => [p, { gram: out[`gram_${p}`], sum: out[`gram_sum_${p}`] }]));
     if (taps.stats) result.stats = Object.fromEntries(STAT_NAMES.map((s) => [s, out[`stat_${s}`]])) as Record<StatName, OutputTensor>;
     return result;
   }

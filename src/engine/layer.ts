@@ -45,8 +45,10 @@ export interface LayerTaps {
   stats?: boolean;
   /** Gram matrices Σ_t x xᵀ (and Σ_t x) of the o_proj and down_proj inputs over real tokens,
    *  summed over the batch: what least-squares recovery solves from. */
-  gram?: boolean;
+  gram?: readonly GramProjection[];
 }
+
+export type GramProjection = 'o' | 'down';
 
 /** Per-batch Gram statistics of one projection's input: [F, F] and [F]. */
 export interface GramTap {
@@ -64,7 +66,7 @@ export interface LayerOutputs {
   present?: { key: string; value: string };
   raw?: { oProjInput: string; downProjInput: string };
   stats?: Record<StatName, string>;
-  gram?: { o: GramTap; down: GramTap };
+  gram?: Partial<Record<GramProjection, GramTap>>;
 }
 
 export type WeightRef = (name: LayerWeightName) => string | undefined;
@@ -104,9 +106,11 @@ export function emitDecoderLayer(
       ...mlpStats(g, `${path}/mlp/down_proj/stats`, mlp.downProjInput, io),
     } as Record<StatName, string>;
   }
-  if (taps.gram) {
+  if (taps.gram?.length) {
     if (!io.tokenWeight) throw new Error('gram taps need a tokenWeight input');
-    out.gram = { o: gramOf(g, `${path}/attn/o_proj/gram`, attn.oProjInput, io), down: gramOf(g, `${path}/mlp/down_proj/gram`, mlp.downProjInput, io) };
+    out.gram = {};
+    if (taps.gram.includes('o')) out.gram.o = gramOf(g, `${path}/attn/o_proj/gram`, attn.oProjInput, io);
+    if (taps.gram.includes('down')) out.gram.down = gramOf(g, `${path}/mlp/down_proj/gram`, mlp.downProjInput, io);
   }
   return out;
 }

@@ -19,6 +19,7 @@ import { padBatch, sequenceLengths } from '../engine/batch.js';
 import { Gemm } from '../engine/gemm.js';
 import { embed, LayerRunner } from '../engine/layer-runner.js';
 import type { LayerResult } from '../engine/layer-runner.js';
+import type { GramProjection } from '../engine/layer.js';
 import { PreparedBatch } from '../engine/prepared-batch.js';
 import type { SessionOptions } from '../engine/session.js';
 import { UserError } from '../errors.js';
@@ -113,27 +114,29 @@ export class RecoverPass {
     const denseWeights = await this.reader.layer(spec, layer);
     const out = this.slicedLayer(layer, denseWeights);
 
-    const first = await this.runAll(this.dense, layer, denseWeights, true);
+    // sequential blocks under propagation take down_proj's Gram from the second run, not this one
+    const mixedRun = !spec.parallelResidual && this.opts.propagate === 'pruned';
+    const first = await this.runAll(this.dense, layer, denseWeights, mixedRun ? ['o'] : ['o', 'down']);
     const oGram = this.grams(first, 'o');
     const o = await this.repair(layer, 'o', denseWeights, keptIndices(spec, 'o.weight', plan).cols!, oGram);
     setRepair(out, 'o', o.after);
 
-    let downGram = this.grams(first, 'down');
-    if (!spec.parallelResidual && this.opts.propagate === 'pruned') {
+    let downGram = mixedRun ? undefined : this.grams(first, 'down');
+    if (mixedRun) {
       const mixedWeights = new Map(out);
       for (const name of ['gate.weight', 'gate.bias', 'up.weight', 'up.bias', 'down.weight', 'down.bias'] as const) {
         const w = denseWeights.get(name) ?? zerosFor(this.mixedSpec, layer, name);
         if (w) mixedWeights.set(name, w);
         else mixedWeights.delete(name);
       }
-      downGram = this.grams(await this.runAll(this.mixed, layer, mixedWeights, true), 'down');
+      downGram = this.grams(await this.runAll(this.mixed, layer, mixedWeights, ['down']), 'down');
     }
-    const down = await this.repair(layer, 'down', denseWeights, plan.neurons, downGram);
+    const down = await this.repair(layer, 'down', denseWeights, plan.neurons, downGram!);
     setRepair(out, 'down', down.after);
     this.records.push({ layer, o_proj: o.errors, down_proj: down.errors });
 
     if (this.opts.propagate === 'pruned') {
-      const next = await this.runAll(this.pruned, layer, out, false);
+      const next = await this.runAll(this.pruned, layer, out, []);
       next.forEach((r, b) => (this.batches[b].hidden = r.hidden));
     } else {
       first.forEach((r, b) => (this.batches[b].hidden = r.hidden));
@@ -141,20 +144,20 @@ export class RecoverPass {
     return out;
   }
 
-  private async runAll(runner: LayerRunner, layer: number, weights: Map<LayerWeightName, Float32Array>, gram: boolean): Promise<LayerResult[]> {
+  private async runAll(runner: LayerRunner, layer: number, weights: Map<LayerWeightName, Float32Array>, gram: GramProjection[]): Promise<LayerResult[]> {
     const results: LayerResult[] = [];
     for (const b of this.batches) results.push(await runner.run(layer, b.hidden, b.prepared, weights, { gram }));
     return results;
   }
 
   private grams(results: LayerResult[], p: Projection): { fit: GramStats; held: GramStats } {
-    const F = results[0].gram![p].sum.data.length;
+    const F = results[0].gram![p]!.sum.data.length;
     const fit = emptyGram(F);
     const held = emptyGram(F);
     results.forEach((r, b) => {
       const batch = this.batches[b];
       const tokens = batch.lengths.reduce((a, c) => a + c, 0);
-      addBatch(batch.heldOut ? held : fit, r.gram![p].gram, r.gram![p].sum, tokens);
+      addBatch(batch.heldOut ? held : fit, r.gram![p]!.gram, r.gram![p]!.sum, tokens);
     });
     return { fit, held: held.tokens > 0 ? held : fit };
   }
