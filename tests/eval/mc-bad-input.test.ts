@@ -109,3 +109,12 @@ test('a damaged hellaswag rendering, or a bad label in the original format, is r
   const original = await dataFolder('swag-jsonl', { 'hellaswag/hellaswag_val.jsonl': '{"label": "7"}\n' });
   await assertFileError('hellaswag', original, [/hellaswag_val\.jsonl: line 1: "label" is "7", not 0-3/]);
 });
+
+test('a choice too long to score is named by file and line, not only by item number', async () => {
+  // The fixture's context is 128 tokens: a choice of 300 words cannot fit (lm-eval asserts there too).
+  const long = JSON.stringify({ goal: 'g', sol1: 'word '.repeat(300), sol2: 'b' });
+  const dir = await dataFolder('piqa-long', { 'piqa/valid.jsonl': `${PIQA_LINE}\n${long}\n`, 'piqa/valid-labels.lst': '0\n1\n' });
+  await assertFileError('piqa', dir, [/piqa[/\\]valid\.jsonl: line 2: piqa item 2, choice 1: its continuation alone is \d+ tokens, longer than the model's context of 128/]);
+  const swag = await dataFolder('swag-long', { 'hellaswag/hellaswag_val.jsonl': `${JSON.stringify({ label: 0, ctx_a: 'a', ctx_b: 'b', activity_label: 'x', endings: ['word '.repeat(300), 'b', 'c', 'd'] })}\n` });
+  await assertFileError('hellaswag', swag, [/hellaswag_val\.jsonl: line 1: hellaswag item 1, choice 1: its continuation alone/]);
+});

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { planLayers, targetShapes } from '../../src/plan/plan.js';
-import { selectGlobal } from '../../src/plan/global.js';
+import { planSummary } from '../../src/plan/summary.js';
 import { shapeOf } from '../../src/plan/types.js';
 import type { PlanOptions } from '../../src/plan/types.js';
 import { llama3_8b, pseudoRandomScores, throwsUserError } from './models.js';
@@ -17,9 +17,21 @@ describe('planLayers / targetShapes', () => {
     assert.deepEqual(planLayers(spec, pseudoRandomScores(spec, 1), uniform).map(shapeOf), shapes);
   });
 
-  test('global: dispatched to selectGlobal; no dry-run shapes', () => {
+  test('global: removes f of the parameters with widths that differ by layer, each layer keeping its best neurons', () => {
     const scores = pseudoRandomScores(spec, 1);
-    assert.deepEqual(planLayers(spec, scores, global), selectGlobal(spec, scores, global));
+    const plans = planLayers(spec, scores, global);
+    const { achievedRatio, shapes } = planSummary(spec, plans);
+    // Removal stops at the first structure that reaches f; one KV group of LLaMA-3-8B is < 0.1%.
+    assert.ok(achievedRatio >= 0.2 && achievedRatio < 0.201, `achieved ${achievedRatio}`);
+    assert.ok(new Set(shapes.map((s) => s.intermediate)).size > 1, 'global widths vary by layer (uniform ones would not)');
+    assert.notDeepEqual(shapes, targetShapes(spec, uniform));
+    plans.forEach((plan, layer) => {
+      const kept = new Set(plan.neurons);
+      const s = scores[layer].neurons;
+      const keptMin = Math.min(...plan.neurons.map((n) => s[n]));
+      const removedMax = Math.max(...Array.from(s).filter((_, n) => !kept.has(n)));
+      assert.ok(keptMin > removedMax, `layer ${layer}: a removed neuron outscores a kept one`);
+    });
     throwsUserError(() => targetShapes(spec, global), 'global allocation ranks the scores, so its layer widths are known only after scoring (no --dry-run)');
   });
 });

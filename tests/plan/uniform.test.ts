@@ -8,7 +8,7 @@ import { llama2_7b, llama3_8b, throwsUserError } from './models.js';
 
 const base = { gqa: 'group', align: 1, skipLayers: [] } as const;
 
-describe('ratioForLayers (--iteration N)', () => {
+describe('ratioForLayers (--layers N, the paper\'s --iteration N)', () => {
   test('N layers worth of LLaMA-2-7B, layer 0 norms included', () => {
     // P(layer 0) = 4·4096² + 3·4096·11008 + 2·4096 = 202,383,360
     // P_total = 32·202,383,360 + 2·32000·4096 + 4096 = 6,738,415,616
@@ -19,8 +19,8 @@ describe('ratioForLayers (--iteration N)', () => {
   });
 
   test('bad N', () => {
-    throwsUserError(() => ratioForLayers(llama2_7b(), 0), '--iteration must be a positive number of layers, got 0');
-    throwsUserError(() => ratioForLayers(llama2_7b(), 34), '--iteration 34 asks for 102.1% of the model\'s parameters; it must stay below 100%');
+    throwsUserError(() => ratioForLayers(llama2_7b(), 0), '--layers must be a positive number of layers, got 0');
+    throwsUserError(() => ratioForLayers(llama2_7b(), 34), '--layers 34 asks for 102.1% of the model\'s parameters (it has 32 layers); it must stay below 100%');
   });
 });
 

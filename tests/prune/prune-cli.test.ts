@@ -72,6 +72,16 @@ for (const [layers, heads, neurons, ratio] of [
   });
 }
 
+test('--layers beyond what the model holds names --layers, the flag the user typed', async () => {
+  const dir = await llama2_7bConfig();
+  const r = await runCli(['prune', '--model', dir, '--layers', '40', '--dry-run']);
+  assert.equal(r.code, 1, r.stderr);
+  const lines = r.stderr.trim().split('\n');
+  assert.equal(lines.length, 1, r.stderr);
+  assert.match(lines[0], /^amp-prune: error: --layers 40 asks for 120\.1% of the model's parameters \(it has 32 layers\); it must stay below 100%$/);
+  assert.doesNotMatch(r.stderr, /--iteration/);
+});
+
 async function expectCleanFailure(args: string[], pattern: RegExp, opts: { out?: string; env?: Record<string, string> } = {}): Promise<void> {
   const before = await folderHash(llama);
   const r = await runCli(['prune', '--model', llama, ...args], { env: opts.env });
@@ -190,12 +200,22 @@ for (const method of ['random', 'magnitude', 'wanda-sp']) {
   });
 }
 
-test('global allocation writes per-layer widths that our engine runs, and says which runtimes can load it', async () => {
+test('global allocation writes per-layer widths to config.json that our engine runs, and says stock loaders cannot', async () => {
   const model = await fixtureDir('qwen2');
   const out = join(scratch, 'global');
-  const r = await runCli(['prune', '--model', model, '--out', out, '--ratio', '0.3', '--allocation', 'global', ...FAST_CALIB]);
+  const r = await runCli(['prune', '--model', model, '--out', out, '--ratio', '0.2', '--allocation', 'global', ...FAST_CALIB, '--json']);
   assert.equal(r.code, 0, r.stderr);
-  assert.match(r.stdout, /transformers|per-layer/);
+  const summary = JSON.parse(r.stdout) as { layers: { heads: number; kvHeads: number; intermediate: number }[]; loadableBy: string };
+  const widths = summary.layers.map((l) => ({ num_attention_heads: l.heads, num_key_value_heads: l.kvHeads, intermediate_size: l.intermediate }));
+  assert.equal(widths.length, 2);
+  // A global ranking on this fixture keeps different widths per layer; uniform ones would not test the per-layer path.
+  assert.notDeepEqual(widths[0], widths[1], `widths came out uniform: ${JSON.stringify(widths)}`);
+  const config = JSON.parse(await readFile(join(out, 'config.json'), 'utf8'));
+  assert.deepEqual(config.amp_prune_layer_widths, widths);
+  // The stock fields hold the widest layer, so the tensors of every layer fit the declared shapes.
+  assert.equal(config.num_attention_heads, Math.max(...widths.map((w) => w.num_attention_heads)));
+  assert.equal(config.intermediate_size, Math.max(...widths.map((w) => w.intermediate_size)));
+  assert.match(summary.loadableBy, /^per-layer widths: stock transformers and vLLM cannot load this config/);
   const lm = await CausalLM.load(out, { threads: 1 });
   const logits = await lm.logits(padBatch([[5, 6, 7, 8]]));
   await lm.close();

@@ -65,10 +65,16 @@ describe('barChart', () => {
   });
   test('error bars are clamped to a fixed domain', () => {
     const svg = barChart(taskSpec());
-    const ys = [...svg.matchAll(/class="error-bar"/g)].length > 0 ? [...svg.matchAll(/d="M[\d.]+ ([\d.]+)V([\d.]+)/g)].flatMap((m) => [Number(m[1]), Number(m[2])]) : [];
+    const bars = [...svg.matchAll(/<path d="M[\d.]+ ([\d.]+)V([\d.]+)[^"]*" class="error-bar"\/>/g)].map((m) => [Number(m[1]), Number(m[2])]);
+    // The plot spans y 34 (value 1) to 234 (value 0): 200 px per unit.
     const axisTop = 34;
     const axisBottom = 34 + 200;
-    for (const y of ys) assert.ok(y >= axisTop && y <= axisBottom, `error bar end ${y} outside the plot`);
+    const y = (v: number) => axisBottom - 200 * v;
+    assert.deepEqual(bars, [
+      [y(0.35), y(0.45)],
+      [axisBottom, axisTop], // [-0.1, 1.3] drawn as the whole domain
+      [y(0.4), y(0.5)],
+    ]);
   });
   test('deterministic: same spec, same bytes', () => assert.equal(barChart(taskSpec()), barChart(taskSpec())));
   test('a zero is a hairline, not a missing bar', () => {

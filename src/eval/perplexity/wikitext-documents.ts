@@ -27,25 +27,35 @@ export async function readWikitextTest(dataDir: string): Promise<string> {
   return text.replaceAll('\r', '');
 }
 
+/** 1-based line of `offset` (CRs are gone, so lines are the file's own). */
+function lineAt(text: string, offset: number): number {
+  let line = 1;
+  for (let i = text.indexOf('\n'); i >= 0 && i < offset; i = text.indexOf('\n', i + 1)) line++;
+  return line;
+}
+
 /**
  * The HF rows back from "\n\n".join(rows). A non-empty row keeps its own "\n", so a row and the
  * separator after it read "text\n\n\n" and a plain split is ambiguous; rows are read one at a time:
- * a row is empty exactly when it starts at a "\n".
+ * a row is empty exactly when it starts at a "\n". `file` names the source in errors: text that is
+ * not in this layout is a user's own (cut or edited) copy of the data file, not a bug.
  */
-export function hfRows(joined: string): string[] {
+export function hfRows(joined: string, file: string = WIKITEXT2_TEST_FILE): string[] {
+  const bad = (pos: number, problem: string) =>
+    new FileError(file, `line ${lineAt(joined, pos)}: ${problem} (expected the HF WikiText-2 test rows joined with blank lines; is the file cut short or edited?)`);
   const rows: string[] = [];
   let pos = 0;
   for (;;) {
     if (pos < joined.length && joined[pos] !== '\n') {
       const end = joined.indexOf('\n', pos);
-      if (end < 0) throw new Error(`wikitext rows: row at offset ${pos} has no closing newline`);
+      if (end < 0) throw bad(pos, 'the last row has no closing newline');
       rows.push(joined.slice(pos, end + 1));
       pos = end + 1;
     } else {
       rows.push('');
     }
     if (pos >= joined.length) return rows;
-    if (!joined.startsWith('\n\n', pos)) throw new Error(`wikitext rows: expected "\\n\\n" between rows at offset ${pos}`);
+    if (!joined.startsWith('\n\n', pos)) throw bad(pos, 'a row is not followed by the blank line that separates rows');
     pos += 2;
   }
 }
@@ -81,7 +91,7 @@ export function splitDocuments(raw: string): string[] {
   return pages;
 }
 
-/** The test documents lm-eval's `wikitext` task scores, from the joined text. */
-export function wikitextDocuments(joined: string): string[] {
-  return splitDocuments(rawFromRows(hfRows(joined)));
+/** The test documents lm-eval's `wikitext` task scores, from the joined text read from `file`. */
+export function wikitextDocuments(joined: string, file: string = WIKITEXT2_TEST_FILE): string[] {
+  return splitDocuments(rawFromRows(hfRows(joined, file)));
 }

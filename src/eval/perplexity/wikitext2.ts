@@ -3,6 +3,7 @@
  * data file — token perplexity (pruning papers) and lm-eval's `wikitext` metrics. `--limit N`
  * takes the first N windows of the former and the first N documents of the latter.
  */
+import { join } from 'node:path';
 import { UserError } from '../../errors.js';
 import type { Task, TaskContext, TaskResult } from '../task.js';
 import { documentWindows, lmEvalWikitextMetrics } from './lm-eval-wikitext.js';
@@ -38,12 +39,13 @@ async function run(ctx: TaskContext): Promise<TaskResult> {
   const started = performance.now();
   const lengths = windowLengths(ctx);
   const joined = await readWikitextTest(ctx.dataDir);
+  // Before tokenizing: a damaged file should fail at once, not after the slow encode.
+  const allPages = wikitextDocuments(joined, join(ctx.dataDir, WIKITEXT2_TEST_FILE));
   const { tokenizer } = ctx;
 
   const ids = tokenizer.encode(joined);
   const tokenPart = tokenWindows(ids, lengths.tokenWindow, ctx.limit);
   if (tokenPart.requests.length === 0) throw new UserError(`the WikiText-2 text holds fewer than ${lengths.tokenWindow} tokens: no full window to score`);
-  const allPages = wikitextDocuments(joined);
   const pages = allPages.slice(0, ctx.limit ?? allPages.length);
   const docPart = documentWindows(pages, tokenizer, lengths.rollingMax);
 

@@ -7,7 +7,7 @@
 import { join } from 'node:path';
 import { ai2Question, answerIndex } from './ai2-questions.js';
 import { parseJsonl, readDataFile } from './data-files.js';
-import { choicesAfterContext, multipleChoiceTask } from './multiple-choice.js';
+import { choicesAfterContext, multipleChoiceTask, withSource } from './multiple-choice.js';
 import type { LoadedItems, MultipleChoiceTask } from './multiple-choice.js';
 
 function arcTask(name: string, file: string, description: string): MultipleChoiceTask {
@@ -15,7 +15,7 @@ function arcTask(name: string, file: string, description: string): MultipleChoic
     const { records } = parseJsonl(join(dataDir, file), await readDataFile(dataDir, file, name), limit);
     const items = records.map((r) => {
       const q = ai2Question(r);
-      return choicesAfterContext(`Question: ${q.stem}\nAnswer:`, q.choiceTexts, answerIndex(r, q, q.answerKey));
+      return withSource(choicesAfterContext(`Question: ${q.stem}\nAnswer:`, q.choiceTexts, answerIndex(r, q, q.answerKey)), r);
     });
     return { items };
   }

@@ -6,7 +6,7 @@
 import { join } from 'node:path';
 import { fieldValue, parseJsonl, readDataFile, recordError, stringField } from './data-files.js';
 import type { JsonlRecord } from './data-files.js';
-import { choicesAfterContext, multipleChoiceTask } from './multiple-choice.js';
+import { choicesAfterContext, multipleChoiceTask, withSource } from './multiple-choice.js';
 import type { LoadedItems } from './multiple-choice.js';
 
 const DATA = 'boolq/superglue/val.jsonl';
@@ -23,7 +23,7 @@ function answerIndex(record: JsonlRecord): number {
 async function loadBoolq(dataDir: string, limit: number | undefined): Promise<LoadedItems> {
   const { records } = parseJsonl(join(dataDir, DATA), await readDataFile(dataDir, DATA, 'boolq'), limit);
   const items = records.map((r) =>
-    choicesAfterContext(`${stringField(r, 'passage')}\nQuestion: ${stringField(r, 'question')}?\nAnswer:`, CHOICES, answerIndex(r)),
+    withSource(choicesAfterContext(`${stringField(r, 'passage')}\nQuestion: ${stringField(r, 'question')}?\nAnswer:`, CHOICES, answerIndex(r)), r),
   );
   return { items };
 }

@@ -20,7 +20,7 @@ import { FileError } from '../../errors.js';
 import { Bzip2Error, bunzip2Blocks } from './bzip2.js';
 import { fieldValue, parseJsonl, readDataFile, recordError, stringArrayField, stringField } from './data-files.js';
 import type { JsonlRecord } from './data-files.js';
-import { choicesAfterContext, multipleChoiceTask } from './multiple-choice.js';
+import { choicesAfterContext, multipleChoiceTask, withSource } from './multiple-choice.js';
 import type { LoadedItems, MultipleChoiceItem } from './multiple-choice.js';
 import { pyCapitalize, pyStrip } from './text.js';
 
@@ -49,7 +49,7 @@ export function originalItem(record: JsonlRecord): MultipleChoiceItem {
   if (gold === undefined) throw recordError(record, `"label" is ${JSON.stringify(label) ?? 'missing'}, not 0-3`);
   const ctx = `${stringField(record, 'ctx_a')} ${pyCapitalize(stringField(record, 'ctx_b'))}`;
   const query = preprocess(`${stringField(record, 'activity_label')}: ${ctx}`);
-  return choicesAfterContext(query, stringArrayField(record, 'endings').map(preprocess), gold);
+  return withSource(choicesAfterContext(query, stringArrayField(record, 'endings').map(preprocess), gold), record);
 }
 
 /**
@@ -94,7 +94,7 @@ function renderedItems(file: string, lines: string[]): MultipleChoiceItem[] {
     const gold = goldIndex(lines[start + 1]);
     if (gold === undefined) throw new FileError(file, `line ${start + 2}: gold label "${lines[start + 1]}" is not 0-3`);
     const endings = lines.slice(start + 2, start + LINES_PER_ITEM).map(preprocess);
-    items.push(choicesAfterContext(preprocess(capitaliseUnfinishedPhrase(lines[start])), endings, gold));
+    items.push(withSource(choicesAfterContext(preprocess(capitaliseUnfinishedPhrase(lines[start])), endings, gold), { file, line: start + 1 }));
   }
   return items;
 }

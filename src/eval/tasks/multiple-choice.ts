@@ -7,7 +7,7 @@
  * `limit` takes the first N items of the task's file, in file order (lm-eval's --limit N).
  */
 import type { LoglikelihoodRequest } from '../../engine/causal-lm.js';
-import { UserError } from '../../errors.js';
+import { FileError, UserError } from '../../errors.js';
 import type { Task, TaskContext, TaskResult } from '../task.js';
 import { DEFAULT_MAX_LENGTH, PairEncoder } from './encode-pair.js';
 import { aggregate, itemScores } from './metrics.js';
@@ -25,6 +25,13 @@ export interface MultipleChoiceItem {
   choices: string[];
   /** Index of the correct choice. */
   gold: number;
+  /** Where the item is in its data file, so that an item that cannot be scored is named there. */
+  source?: { file: string; line: number };
+}
+
+/** `item`, marked as read from `source` (a JSONL record, or a line of another file). */
+export function withSource(item: MultipleChoiceItem, source: { file: string; line: number }): MultipleChoiceItem {
+  return { ...item, source: { file: source.file, line: source.line } };
 }
 
 /** lm-eval's default target_delimiter, put between a context and each continuation. */
@@ -61,7 +68,10 @@ export async function scoreItems(ctx: TaskContext, items: readonly MultipleChoic
       try {
         request = encoder.request(context, continuation);
       } catch (error) {
-        throw new UserError(`${taskName}: item ${itemIndex + 1}, choice ${choice + 1}: ${(error as Error).message}`);
+        const problem = `choice ${choice + 1}: ${(error as Error).message}`;
+        const { source } = item;
+        if (source) throw new FileError(source.file, `line ${source.line}: ${taskName} item ${itemIndex + 1}, ${problem}`);
+        throw new UserError(`${taskName}: item ${itemIndex + 1}, ${problem}`);
       }
       const key = `${request.scoreFrom}:${request.tokens.join(',')}`;
       let slot = indexOf.get(key);

@@ -6,7 +6,7 @@
 import { join } from 'node:path';
 import { ai2Question, answerIndex } from './ai2-questions.js';
 import { parseJsonl, readDataFile } from './data-files.js';
-import { choicesAfterContext, multipleChoiceTask } from './multiple-choice.js';
+import { choicesAfterContext, multipleChoiceTask, withSource } from './multiple-choice.js';
 import type { LoadedItems } from './multiple-choice.js';
 import { pyLstrip } from './text.js';
 
@@ -16,7 +16,7 @@ async function loadOpenbookqa(dataDir: string, limit: number | undefined): Promi
   const { records } = parseJsonl(join(dataDir, DATA), await readDataFile(dataDir, DATA, 'openbookqa'), limit);
   const items = records.map((r) => {
     const q = ai2Question(r);
-    return choicesAfterContext(q.stem, q.choiceTexts, answerIndex(r, q, pyLstrip(q.answerKey)));
+    return withSource(choicesAfterContext(q.stem, q.choiceTexts, answerIndex(r, q, pyLstrip(q.answerKey))), r);
   });
   return { items };
 }

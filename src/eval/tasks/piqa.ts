@@ -5,7 +5,7 @@
  */
 import { join } from 'node:path';
 import { parseJsonl, parseLabels, readDataFile, stringField } from './data-files.js';
-import { choicesAfterContext, multipleChoiceTask } from './multiple-choice.js';
+import { choicesAfterContext, multipleChoiceTask, withSource } from './multiple-choice.js';
 import type { LoadedItems } from './multiple-choice.js';
 
 const DATA = 'piqa/valid.jsonl';
@@ -20,7 +20,7 @@ async function loadPiqa(dataDir: string, limit: number | undefined): Promise<Loa
   const { records, count } = parseJsonl(join(dataDir, DATA), data, limit);
   const labels = parseLabels(join(dataDir, LABELS), labelBytes, DATA, count, LABEL_VALUES);
   const items = records.map((r, i) =>
-    choicesAfterContext(`Question: ${stringField(r, 'goal')}\nAnswer:`, [stringField(r, 'sol1'), stringField(r, 'sol2')], labels[i]),
+    withSource(choicesAfterContext(`Question: ${stringField(r, 'goal')}\nAnswer:`, [stringField(r, 'sol1'), stringField(r, 'sol2')], labels[i]), r),
   );
   return { items };
 }

@@ -7,7 +7,7 @@
 import { join } from 'node:path';
 import { fieldValue, parseJsonl, parseLabels, readDataFile, recordError, stringField } from './data-files.js';
 import type { JsonlRecord } from './data-files.js';
-import { contextsBeforeContinuation, multipleChoiceTask } from './multiple-choice.js';
+import { contextsBeforeContinuation, multipleChoiceTask, withSource } from './multiple-choice.js';
 import type { LoadedItems, MultipleChoiceItem } from './multiple-choice.js';
 import { pyStrip } from './text.js';
 
@@ -30,7 +30,7 @@ function winograndeItem(record: JsonlRecord, gold: number): MultipleChoiceItem {
   if (blank < 0) throw recordError(record, 'the sentence has no blank "_"');
   const options = [stringField(record, 'option1'), stringField(record, 'option2')];
   const contexts = options.map((option) => sentence.slice(0, blank) + option);
-  return contextsBeforeContinuation(contexts, pyStrip(sentence.slice(blank + 1)), gold);
+  return withSource(contextsBeforeContinuation(contexts, pyStrip(sentence.slice(blank + 1)), gold), record);
 }
 
 async function loadWinogrande(dataDir: string, limit: number | undefined): Promise<LoadedItems> {
