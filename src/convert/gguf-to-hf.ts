@@ -1,9 +1,9 @@
 /**
- * GGUF (LLaMA family) -> Hugging Face model folder: config.json, model.safetensors,
+ * GGUF (LLaMA family: llama, qwen2) -> Hugging Face model folder: config.json, model.safetensors,
  * tokenizer.json, tokenizer_config.json, generation_config.json.
  *
  *   open + check everything (metadata, tensor names/shapes/types, tokenizer) ─▶ CheckpointWriter
- *   ─▶ per tensor: read bytes ─▶ dequantize ─▶ undo q/k permutation ─▶ write ─▶ JSON files ─▶ commit
+ *   ─▶ per tensor: read bytes ─▶ dequantize ─▶ undo q/k permutation (llama) ─▶ write ─▶ JSON files ─▶ commit
  *
  * All checks run before the output folder is created, and the writer is atomic, so an error
  * leaves nothing behind. One tensor is in memory at a time.
