@@ -72,7 +72,7 @@ export async function convertGgufToHf(ggufPath: string, outDir: string, options:
     const stated = llamaLayout(gguf.metadata, vocab.tokens.length);
     const { tensors, tied } = mapLlamaTensors(gguf, stated);
     const layout = await withRopeFreqs(gguf, stated);
-    const tokenizer = buildTokenizerFiles(vocab, gguf.path);
+    const tokenizer = buildTokenizerFiles(vocab, gguf.path, layout.architecture);
     const dtype = modelDtype(tensors);
     const special = { bos: vocab.bosId, eos: vocab.eosId, pad: vocab.padId };
     const config = llamaConfig(layout, { tied, dtype, special });

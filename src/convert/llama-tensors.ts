@@ -47,9 +47,13 @@ function expectedTensors(layout: LlamaLayout, tied: boolean): Map<string, Expect
     const blk = `blk.${i}`;
     const hf = `model.layers.${i}`;
     add(`${blk}.attn_norm.weight`, `${hf}.input_layernorm.weight`, [hidden], embedding);
-    add(`${blk}.attn_q.weight`, `${hf}.self_attn.q_proj.weight`, [heads * headDim, hidden], `${q}, ${embedding}`, heads);
-    add(`${blk}.attn_k.weight`, `${hf}.self_attn.k_proj.weight`, [kvHeads * headDim, hidden], `${kv}, ${embedding}`, kvHeads);
-    add(`${blk}.attn_v.weight`, `${hf}.self_attn.v_proj.weight`, [kvHeads * headDim, hidden], `${kv}, ${embedding}`);
+    if (arch.fused) {
+      add(`${blk}.attn_qkv.weight`, `${hf}.self_attn.qkv_proj.weight`, [(heads + 2 * kvHeads) * headDim, hidden], `${q} + 2 × ${kv}, ${embedding}`);
+    } else {
+      add(`${blk}.attn_q.weight`, `${hf}.self_attn.q_proj.weight`, [heads * headDim, hidden], `${q}, ${embedding}`, heads);
+      add(`${blk}.attn_k.weight`, `${hf}.self_attn.k_proj.weight`, [kvHeads * headDim, hidden], `${kv}, ${embedding}`, kvHeads);
+      add(`${blk}.attn_v.weight`, `${hf}.self_attn.v_proj.weight`, [kvHeads * headDim, hidden], `${kv}, ${embedding}`);
+    }
     if (arch.qkvBias) {
       // A bias is one value per output row, so it follows its weight's row order (permuted too).
       add(`${blk}.attn_q.bias`, `${hf}.self_attn.q_proj.bias`, [heads * headDim], q, heads);
@@ -58,8 +62,12 @@ function expectedTensors(layout: LlamaLayout, tied: boolean): Map<string, Expect
     }
     add(`${blk}.attn_output.weight`, `${hf}.self_attn.o_proj.weight`, [hidden, heads * headDim], `${embedding}, ${q}`);
     add(`${blk}.ffn_norm.weight`, `${hf}.post_attention_layernorm.weight`, [hidden], embedding);
-    add(`${blk}.ffn_gate.weight`, `${hf}.mlp.gate_proj.weight`, [intermediate, hidden], `${ffn}, ${embedding}`);
-    add(`${blk}.ffn_up.weight`, `${hf}.mlp.up_proj.weight`, [intermediate, hidden], `${ffn}, ${embedding}`);
+    if (arch.fused) {
+      add(`${blk}.ffn_up.weight`, `${hf}.mlp.gate_up_proj.weight`, [2 * intermediate, hidden], `2 × ${ffn}, ${embedding}`);
+    } else {
+      add(`${blk}.ffn_gate.weight`, `${hf}.mlp.gate_proj.weight`, [intermediate, hidden], `${ffn}, ${embedding}`);
+      add(`${blk}.ffn_up.weight`, `${hf}.mlp.up_proj.weight`, [intermediate, hidden], `${ffn}, ${embedding}`);
+    }
     add(`${blk}.ffn_down.weight`, `${hf}.mlp.down_proj.weight`, [hidden, intermediate], `${embedding}, ${ffn}`);
   }
   add('output_norm.weight', 'model.norm.weight', [hidden], embedding);
