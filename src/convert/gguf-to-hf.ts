@@ -1,5 +1,5 @@
 /**
- * GGUF (LLaMA family: llama, qwen2) -> Hugging Face model folder: config.json, model.safetensors,
+ * GGUF (LLaMA family: llama, qwen2, phi3) -> Hugging Face model folder: config.json, model.safetensors,
  * tokenizer.json, tokenizer_config.json, generation_config.json.
  *
  *   open + check everything (metadata, tensor names/shapes/types, tokenizer) ─▶ CheckpointWriter

@@ -1,6 +1,6 @@
 /**
- * Which GGUF tensor becomes which transformers LlamaForCausalLM / Qwen2ForCausalLM tensor, with the shape the
- * metadata implies for it. Every tensor of the file must be accounted for and every expected one
+ * Which GGUF tensor becomes which transformers tensor (LlamaForCausalLM, Qwen2ForCausalLM,
+ * Phi3ForCausalLM), with the shape the metadata implies for it. Every tensor of the file must be accounted for and every expected one
  * present, with a readable type, before anything is written.
  */
 import { FileError } from '../errors.js';
