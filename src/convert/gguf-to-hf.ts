@@ -1,9 +1,9 @@
 /**
- * GGUF (LLaMA family) -> Hugging Face model folder: config.json, model.safetensors,
+ * GGUF (LLaMA family: llama, qwen2, phi3) -> Hugging Face model folder: config.json, model.safetensors,
  * tokenizer.json, tokenizer_config.json, generation_config.json.
  *
  *   open + check everything (metadata, tensor names/shapes/types, tokenizer) ─▶ CheckpointWriter
- *   ─▶ per tensor: read bytes ─▶ dequantize ─▶ undo q/k permutation ─▶ write ─▶ JSON files ─▶ commit
+ *   ─▶ per tensor: read bytes ─▶ dequantize ─▶ undo q/k permutation (llama) ─▶ write ─▶ JSON files ─▶ commit
  *
  * All checks run before the output folder is created, and the writer is atomic, so an error
  * leaves nothing behind. One tensor is in memory at a time.
@@ -72,7 +72,7 @@ export async function convertGgufToHf(ggufPath: string, outDir: string, options:
     const stated = llamaLayout(gguf.metadata, vocab.tokens.length);
     const { tensors, tied } = mapLlamaTensors(gguf, stated);
     const layout = await withRopeFreqs(gguf, stated);
-    const tokenizer = buildTokenizerFiles(vocab, gguf.path);
+    const tokenizer = buildTokenizerFiles(vocab, gguf.path, layout.architecture);
     const dtype = modelDtype(tensors);
     const special = { bos: vocab.bosId, eos: vocab.eosId, pad: vocab.padId };
     const config = llamaConfig(layout, { tied, dtype, special });

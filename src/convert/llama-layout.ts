@@ -1,15 +1,17 @@
 /**
- * A LLaMA-family GGUF's shape, from its llama.* metadata (the keys llama.cpp's converter writes),
+ * A LLaMA-family GGUF's shape, from its <arch>.* metadata (the keys llama.cpp's converter writes),
  * and the transformers config.json it stands for. Key mapping as transformers' GGUF loader
- * (integrations/ggml.py GGUF_CONFIG_MAPPING["llama"]): context_length -> max_position_embeddings,
- * rope.dimension_count -> head_dim, rope.freq_base -> rope_theta, and so on.
+ * (integrations/ggml.py GGUF_CONFIG_MAPPING["llama"], ["qwen2"]): context_length ->
+ * max_position_embeddings, rope.dimension_count -> head_dim, rope.freq_base -> rope_theta, and so on.
  */
 import { FileError } from '../errors.js';
 import type { GgufMetadata } from '../io/gguf/metadata.js';
-
-export const SUPPORTED_ARCHITECTURES = ['llama'];
+import { GGUF_ARCHITECTURES, type GgufArchitecture, SUPPORTED_ARCHITECTURES } from './gguf-architectures.js';
 
 export interface LlamaLayout {
+  /** general.architecture, e.g. "llama" or "qwen2". */
+  architecture: string;
+  arch: GgufArchitecture;
   hidden: number;
   intermediate: number;
   layers: number;
@@ -28,7 +30,8 @@ export interface LlamaLayout {
 export function llamaLayout(metadata: GgufMetadata, tokenCount: number | undefined): LlamaLayout {
   const file = metadata.file;
   const architecture = metadata.requireString('general.architecture');
-  if (!SUPPORTED_ARCHITECTURES.includes(architecture)) {
+  const arch = GGUF_ARCHITECTURES[architecture];
+  if (!arch) {
     throw new FileError(file, `architecture "${architecture}" is not supported (supported: ${SUPPORTED_ARCHITECTURES.join(', ')})`);
   }
   const key = (name: string) => `${architecture}.${name}`;
@@ -37,6 +40,8 @@ export function llamaLayout(metadata: GgufMetadata, tokenCount: number | undefin
   const kvHeads = metadata.integer(key('attention.head_count_kv')) ?? heads;
   const headDim = metadata.integer(key('attention.key_length')) ?? metadata.integer(key('rope.dimension_count')) ?? hidden / heads;
   const layout: LlamaLayout = {
+    architecture,
+    arch,
     hidden,
     intermediate: metadata.requireInteger(key('feed_forward_length')),
     layers: metadata.requireInteger(key('block_count')),
@@ -57,7 +62,7 @@ export function llamaLayout(metadata: GgufMetadata, tokenCount: number | undefin
   if (heads % kvHeads !== 0) throw new FileError(file, `${key('attention.head_count')} ${heads} is not a multiple of ${key('attention.head_count_kv')} ${kvHeads}`);
   if (headDim % 2 !== 0) throw new FileError(file, `head size ${headDim} is odd, which rotary embeddings cannot split`);
   const ropeDim = metadata.integer(key('rope.dimension_count'));
-  if (ropeDim !== undefined && ropeDim !== headDim) throw new FileError(file, `partial rotary (${key('rope.dimension_count')} ${ropeDim} < head size ${headDim}) is not supported for LLaMA`);
+  if (ropeDim !== undefined && ropeDim !== headDim) throw new FileError(file, `partial rotary (${key('rope.dimension_count')} ${ropeDim} < head size ${headDim}) is not supported for ${architecture}`);
   return layout;
 }
 
@@ -80,11 +85,11 @@ export interface SpecialTokenIds {
   pad?: number;
 }
 
-/** config.json as transformers 5 saves a LlamaConfig (rope_theta + rope_scaling spelling). */
+/** config.json as transformers 5 saves a LlamaConfig or Qwen2Config (rope_theta + rope_scaling spelling). */
 export function llamaConfig(layout: LlamaLayout, options: { tied: boolean; dtype: TorchDtype; special: SpecialTokenIds }): Record<string, unknown> {
   return {
-    architectures: ['LlamaForCausalLM'],
-    model_type: 'llama',
+    architectures: [layout.arch.hfArchitecture],
+    model_type: layout.arch.modelType,
     hidden_size: layout.hidden,
     intermediate_size: layout.intermediate,
     num_hidden_layers: layout.layers,
@@ -101,11 +106,9 @@ export function llamaConfig(layout: LlamaLayout, options: { tied: boolean; dtype
     eos_token_id: options.special.eos ?? null,
     pad_token_id: options.special.pad ?? null,
     hidden_act: 'silu',
-    attention_bias: false,
     attention_dropout: 0.0,
-    mlp_bias: false,
     initializer_range: 0.02,
-    pretraining_tp: 1,
+    ...layout.arch.configExtras,
     use_cache: true,
     torch_dtype: options.dtype,
   };

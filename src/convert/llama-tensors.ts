@@ -1,6 +1,6 @@
 /**
- * Which GGUF tensor becomes which transformers LlamaForCausalLM tensor, with the shape the
- * metadata implies for it. Every tensor of the file must be accounted for and every expected one
+ * Which GGUF tensor becomes which transformers tensor (LlamaForCausalLM, Qwen2ForCausalLM,
+ * Phi3ForCausalLM), with the shape the metadata implies for it. Every tensor of the file must be accounted for and every expected one
  * present, with a readable type, before anything is written.
  */
 import { FileError } from '../errors.js';
@@ -32,7 +32,7 @@ interface Expected {
 const IGNORED = new Set(['rope_freqs.weight']);
 
 function expectedTensors(layout: LlamaLayout, tied: boolean): Map<string, Expected> {
-  const { hidden, intermediate, heads, kvHeads, headDim, vocab } = layout;
+  const { hidden, intermediate, heads, kvHeads, headDim, vocab, arch } = layout;
   // How each dimension follows from the metadata, for the message when a tensor disagrees.
   const embedding = `embedding_length ${hidden}`;
   const vocabulary = `vocabulary ${vocab}`;
@@ -41,19 +41,33 @@ function expectedTensors(layout: LlamaLayout, tied: boolean): Map<string, Expect
   const kv = `head_count_kv ${kvHeads} × head size ${headDim}`;
   const expected = new Map<string, Expected>();
   const add = (gguf: string, hfName: string, shape: number[], from: string, unpermuteHeads?: number) =>
-    expected.set(gguf, { hfName, shape, from, unpermuteHeads });
+    expected.set(gguf, { hfName, shape, from, unpermuteHeads: arch.permutedQK ? unpermuteHeads : undefined });
   add('token_embd.weight', 'model.embed_tokens.weight', [vocab, hidden], `${vocabulary}, ${embedding}`);
   for (let i = 0; i < layout.layers; i++) {
     const blk = `blk.${i}`;
     const hf = `model.layers.${i}`;
     add(`${blk}.attn_norm.weight`, `${hf}.input_layernorm.weight`, [hidden], embedding);
-    add(`${blk}.attn_q.weight`, `${hf}.self_attn.q_proj.weight`, [heads * headDim, hidden], `${q}, ${embedding}`, heads);
-    add(`${blk}.attn_k.weight`, `${hf}.self_attn.k_proj.weight`, [kvHeads * headDim, hidden], `${kv}, ${embedding}`, kvHeads);
-    add(`${blk}.attn_v.weight`, `${hf}.self_attn.v_proj.weight`, [kvHeads * headDim, hidden], `${kv}, ${embedding}`);
+    if (arch.fused) {
+      add(`${blk}.attn_qkv.weight`, `${hf}.self_attn.qkv_proj.weight`, [(heads + 2 * kvHeads) * headDim, hidden], `${q} + 2 × ${kv}, ${embedding}`);
+    } else {
+      add(`${blk}.attn_q.weight`, `${hf}.self_attn.q_proj.weight`, [heads * headDim, hidden], `${q}, ${embedding}`, heads);
+      add(`${blk}.attn_k.weight`, `${hf}.self_attn.k_proj.weight`, [kvHeads * headDim, hidden], `${kv}, ${embedding}`, kvHeads);
+      add(`${blk}.attn_v.weight`, `${hf}.self_attn.v_proj.weight`, [kvHeads * headDim, hidden], `${kv}, ${embedding}`);
+    }
+    if (arch.qkvBias) {
+      // A bias is one value per output row, so it follows its weight's row order (permuted too).
+      add(`${blk}.attn_q.bias`, `${hf}.self_attn.q_proj.bias`, [heads * headDim], q, heads);
+      add(`${blk}.attn_k.bias`, `${hf}.self_attn.k_proj.bias`, [kvHeads * headDim], kv, kvHeads);
+      add(`${blk}.attn_v.bias`, `${hf}.self_attn.v_proj.bias`, [kvHeads * headDim], kv);
+    }
     add(`${blk}.attn_output.weight`, `${hf}.self_attn.o_proj.weight`, [hidden, heads * headDim], `${embedding}, ${q}`);
     add(`${blk}.ffn_norm.weight`, `${hf}.post_attention_layernorm.weight`, [hidden], embedding);
-    add(`${blk}.ffn_gate.weight`, `${hf}.mlp.gate_proj.weight`, [intermediate, hidden], `${ffn}, ${embedding}`);
-    add(`${blk}.ffn_up.weight`, `${hf}.mlp.up_proj.weight`, [intermediate, hidden], `${ffn}, ${embedding}`);
+    if (arch.fused) {
+      add(`${blk}.ffn_up.weight`, `${hf}.mlp.gate_up_proj.weight`, [2 * intermediate, hidden], `2 × ${ffn}, ${embedding}`);
+    } else {
+      add(`${blk}.ffn_gate.weight`, `${hf}.mlp.gate_proj.weight`, [intermediate, hidden], `${ffn}, ${embedding}`);
+      add(`${blk}.ffn_up.weight`, `${hf}.mlp.up_proj.weight`, [intermediate, hidden], `${ffn}, ${embedding}`);
+    }
     add(`${blk}.ffn_down.weight`, `${hf}.mlp.down_proj.weight`, [hidden, intermediate], `${embedding}, ${ffn}`);
   }
   add('output_norm.weight', 'model.norm.weight', [hidden], embedding);
@@ -79,7 +93,7 @@ export function mapLlamaTensors(gguf: GgufFile, layout: LlamaLayout): { tensors:
   const expected = expectedTensors(layout, tied);
   for (const info of gguf.tensors) {
     if (!expected.has(info.name) && !IGNORED.has(info.name)) {
-      throw new FileError(gguf.path, `tensor ${info.name} has no place in a LLaMA model (this converter supports plain LLaMA-family checkpoints)`);
+      throw new FileError(gguf.path, `tensor ${info.name} has no place in a ${layout.architecture} model (this converter supports plain LLaMA-family checkpoints)`);
     }
   }
   const tensors: TensorMapping[] = [];

@@ -79,3 +79,22 @@ export function sentencePiecePipeline(vocab: GgufVocab, file: string): Tokenizer
     defaultAddBos: true,
   };
 }
+
+/**
+ * Phi-3's SentencePiece: the prefix space and the space-to-▁ spelling come from a normalizer
+ * instead of Metaspace, as transformers' GGUF loader rebuilds it (phi3_tokenizer). It differs only
+ * on text that starts with a space ("  hi" -> ▁▁▁hi, not ▁▁hi).
+ */
+export function phi3SentencePiecePipeline(vocab: GgufVocab, file: string): TokenizerPipeline {
+  return {
+    ...sentencePiecePipeline(vocab, file),
+    normalizer: {
+      type: 'Sequence',
+      normalizers: [
+        { type: 'Prepend', prepend: '▁' },
+        { type: 'Replace', pattern: { String: ' ' }, content: '▁' },
+      ],
+    },
+    preTokenizer: null,
+  };
+}

@@ -7,7 +7,7 @@
 import { FileError } from '../errors.js';
 import { byteLevelPipeline } from './byte-level-bpe.js';
 import { type GgufVocab, TokenType } from './gguf-vocab.js';
-import { sentencePiecePipeline } from './sentencepiece-bpe.js';
+import { phi3SentencePiecePipeline, sentencePiecePipeline } from './sentencepiece-bpe.js';
 import type { TokenizerPipeline } from './tokenizer-pipeline.js';
 
 const PIPELINES: Readonly<Record<string, (vocab: GgufVocab, file: string) => TokenizerPipeline>> = {
@@ -16,6 +16,11 @@ const PIPELINES: Readonly<Record<string, (vocab: GgufVocab, file: string) => Tok
 };
 
 export const SUPPORTED_TOKENIZERS = Object.keys(PIPELINES);
+
+/** Architectures whose vocabulary of a kind is assembled differently ("<architecture>/<model>"). */
+const ARCHITECTURE_PIPELINES: Readonly<Record<string, (vocab: GgufVocab, file: string) => TokenizerPipeline>> = {
+  'phi3/llama': phi3SentencePiecePipeline,
+};
 
 export interface TokenizerFiles {
   tokenizerJson: Record<string, unknown>;
@@ -73,8 +78,8 @@ function postProcessor(pipeline: TokenizerPipeline, bos: string | undefined, eos
   return { type: 'TemplateProcessing', single, pair: [...single, ...pair], special_tokens: specialTokens };
 }
 
-export function buildTokenizerFiles(vocab: GgufVocab, file: string): TokenizerFiles {
-  const build = PIPELINES[vocab.model];
+export function buildTokenizerFiles(vocab: GgufVocab, file: string, architecture?: string): TokenizerFiles {
+  const build = ARCHITECTURE_PIPELINES[`${architecture}/${vocab.model}`] ?? PIPELINES[vocab.model];
   if (!build) throw new FileError(file, `tokenizer model "${vocab.model}" is not supported (supported: ${SUPPORTED_TOKENIZERS.join(', ')})`);
   const pipeline = build(vocab, file);
   const name = (id: number | undefined) => (id === undefined ? undefined : vocab.tokens[id]);

@@ -57,6 +57,9 @@ const refusals: [string, () => Promise<string>, RegExp][] = [
   ['truncated tensor data', () => brokenCopy('cut.gguf', (b) => b.subarray(0, b.length - 1000)), /truncated: tensor output\.weight .* extends beyond the end of the file/],
   ['unsupported quant type', async () => fixturePath('errors', 'unsupported-type.gguf'), /tensor blk\.0\.attn_v\.weight has quantization type IQ4_NL, which is not supported \(supported: F32, F16, BF16, Q4_0, .*Q6_K\)/],
   ['metadata contradicting shapes', async () => fixturePath('errors', 'contradicting-shape.gguf'), /tensor token_embd\.weight has dims \[256, 856\] but the metadata \(vocabulary 856, embedding_length 128\) implies \[128, 856\]/],
+  ['qwen2 metadata without a head count', async () => fixturePath('errors', 'qwen2-no-head-count.gguf'), /qwen2-no-head-count\.gguf: .*qwen2\.attention\.head_count/],
+  ['a qwen2 bias of the wrong shape', async () => fixturePath('errors', 'qwen2-short-bias.gguf'), /qwen2-short-bias\.gguf: tensor blk\.1\.attn_k\.bias has dims \[64\] but the metadata \(head_count_kv 2 × head size 64\) implies \[128\]/],
+  ['a phi3 up projection without its gate rows', async () => fixturePath('errors', 'phi3-unfused-up.gguf'), /phi3-unfused-up\.gguf: tensor blk\.0\.ffn_up\.weight has dims \[256, 512\] but the metadata \(2 × feed_forward_length 512, embedding_length 256\) implies \[256, 1024\]/],
   ['missing file', async () => join(scratch, 'absent.gguf'), /absent\.gguf: not found/],
 ];
 

@@ -1,6 +1,7 @@
 /**
  * GGUF -> Hugging Face conversion, end to end on every fixture (F32, F16, BF16, Q8_0, Q4_0, Q4_1,
- * Q5_0/Q5_1, the k-quants; SentencePiece and byte-level vocabularies; tied and untied):
+ * Q5_0/Q5_1, the k-quants; SentencePiece and byte-level vocabularies; tied and untied; llama, qwen2
+ * and phi3 architectures):
  *  - our engine's logits on the converted folder equal transformers' own GGUF loader's
  *    (AutoModelForCausalLM.from_pretrained(dir, gguf_file=...), float32) within 1e-4 (LLaMA-3
  *    rope scaling, which that loader ignores: the logits of the model the file was made from);
@@ -141,9 +142,41 @@ test('config.json and generation_config.json state what the GGUF says', async ()
   );
   assert.equal(Math.fround(config.rms_norm_eps as number), Math.fround(1e-5));
   const dtypes = Object.fromEntries(manifest.variants.map((v) => [v.name, converted.get(v.name)?.summary.dtype]));
-  assert.deepEqual(dtypes, { f32: 'float32', f16: 'float16', bf16: 'bfloat16', q8_0: 'float32', q4_0: 'float32', q4_1: 'float32', q5: 'float32', kquants: 'float32', 'llama3-rope': 'float32' });
+  assert.deepEqual(dtypes, { f32: 'float32', f16: 'float16', bf16: 'bfloat16', q8_0: 'float32', q4_0: 'float32', q4_1: 'float32', q5: 'float32', kquants: 'float32', 'llama3-rope': 'float32',
+    'qwen2-f32': 'float32', 'qwen2-q8_0': 'float32', 'qwen2-q4_k': 'float32', 'phi3-f32': 'float32', 'phi3-q8_0': 'float32' });
   const generation = await readJson<Record<string, unknown>>(join(f16.dir, 'generation_config.json'));
   assert.equal(generation.eos_token_id, config.eos_token_id);
+});
+
+test('a qwen2 GGUF becomes a Qwen2ForCausalLM folder with q/k/v biases and full attention', async () => {
+  const qwen2 = converted.get('qwen2-f32') ?? assert.fail('not converted');
+  const config = await readJson<Record<string, unknown>>(join(qwen2.dir, 'config.json'));
+  assert.deepEqual(
+    { architectures: config.architectures, model_type: config.model_type, rope_theta: config.rope_theta, use_sliding_window: config.use_sliding_window, tie_word_embeddings: config.tie_word_embeddings },
+    { architectures: ['Qwen2ForCausalLM'], model_type: 'qwen2', rope_theta: 1000000, use_sliding_window: false, tie_word_embeddings: false },
+  );
+  assert.equal(config.attention_bias, undefined, 'Qwen2Config has no attention_bias: its q/k/v biases are always there');
+  const bytes = await readFile(join(qwen2.dir, 'model.safetensors'));
+  const header = JSON.parse(bytes.subarray(8, 8 + Number(bytes.readBigUInt64LE(0))).toString('utf8')) as Record<string, { shape: number[] }>;
+  assert.deepEqual(header['model.layers.1.self_attn.q_proj.bias'].shape, [256]);
+  assert.deepEqual(header['model.layers.1.self_attn.k_proj.bias'].shape, [128]);
+  assert.deepEqual(header['model.layers.1.self_attn.v_proj.bias'].shape, [128]);
+  assert.equal(header['model.layers.1.self_attn.o_proj.bias'], undefined);
+  assert.ok(header['lm_head.weight']);
+  assert.equal(converted.get('qwen2-q4_k')?.summary.tiedEmbeddings, true);
+  assert.match(qwen2.summary.tokenizer, /pre qwen2/);
+});
+
+test('a phi3 GGUF becomes a Phi3ForCausalLM folder with its fused projections and normalizer', async () => {
+  const phi3 = converted.get('phi3-f32') ?? assert.fail('not converted');
+  const config = await readJson<Record<string, unknown>>(join(phi3.dir, 'config.json'));
+  assert.deepEqual([config.architectures, config.model_type, config.sliding_window], [['Phi3ForCausalLM'], 'phi3', null]);
+  const bytes = await readFile(join(phi3.dir, 'model.safetensors'));
+  const header = JSON.parse(bytes.subarray(8, 8 + Number(bytes.readBigUInt64LE(0))).toString('utf8')) as Record<string, { shape: number[] }>;
+  assert.deepEqual(header['model.layers.0.self_attn.qkv_proj.weight'].shape, [512, 256]);
+  assert.deepEqual(header['model.layers.0.mlp.gate_up_proj.weight'].shape, [1024, 256]);
+  const tokenizer = await readJson<{ normalizer: { type: string }; pre_tokenizer: unknown }>(join(phi3.dir, 'tokenizer.json'));
+  assert.deepEqual([tokenizer.normalizer.type, tokenizer.pre_tokenizer], ['Sequence', null]);
 });
 
 test('tokenizer_config.json carries the special tokens, add_bos_token and the chat template', async () => {
