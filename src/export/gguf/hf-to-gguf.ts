@@ -59,6 +59,9 @@ function checkExportable(spec: ArchSpec, config: Json, configPath: string): void
   if (spec.family !== 'llama' || spec.modelType !== 'llama') {
     throw new FileError(configPath, `${spec.architecture} (model_type ${spec.modelType}) cannot be exported to GGUF (supported: LlamaForCausalLM, model_type llama)`);
   }
+  // llama.cpp reads feed_forward_length / head_count as per-layer arrays, but its llama
+  // architecture sizes every layer from layer 0 (node-llama-cpp 3.21.1 refuses such a file:
+  // "check_tensor_dims: tensor 'blk.1.ffn_gate.weight' has wrong shape"), so none is written.
   if (config[LAYER_WIDTHS_KEY] !== undefined && config[LAYER_WIDTHS_KEY] !== null) {
     throw new FileError(configPath, `${LAYER_WIDTHS_KEY} gives per-layer widths, which GGUF export does not write (llama.cpp's llama graph takes one head count and FFN width for all layers); prune with --allocation uniform`);
   }
