@@ -129,13 +129,18 @@ test('(e) bad input: one line naming the file and the reason, exit 1, nothing wr
   const scaled = await editedModel('rope-scaled', (c) => {
     c.rope_scaling = { rope_type: 'linear', factor: 2 };
   });
+  const unnamedSplit = await editedModel('unnamed-split', () => undefined);
+  const tokenizerPath = path.join(unnamedSplit, 'tokenizer.json');
+  const tokenizerJson = JSON.parse(await readFile(tokenizerPath, 'utf8'));
+  tokenizerJson.pre_tokenizer = { type: 'Sequence', pretokenizers: [{ type: 'WhitespaceSplit' }, tokenizerJson.pre_tokenizer] };
+  await writeFile(tokenizerPath, JSON.stringify(tokenizerJson));
   const cases: [string[], RegExp][] = [
     [[perLayer], /per-layer\/config\.json: amp_prune_layer_widths gives per-layer widths/],
     [[scaled], /rope-scaled\/config\.json: rope type linear is not supported/],
     [[await fixtureDir('phi')], /phi\/config\.json: PhiForCausalLM \(model_type phi\) cannot be exported to GGUF/],
     [[await fixtureDir('qwen2')], /qwen2\/config\.json: Qwen2ForCausalLM \(model_type qwen2\) cannot be exported/],
     [[await fixtureDir('llama-bias-headdim')], /config\.json: layers have .*q_proj\.bias/],
-    [[await fixtureDir('llama-mha')], /llama-mha\/tokenizer\.json: tokenizer BPE is not byte-level BPE/],
+    [[unnamedSplit], /unnamed-split\/tokenizer\.json: its pre_tokenizer is not one llama\.cpp knows by name/],
     [[path.join(dir, 'no-such-model')], /no-such-model: model folder not found/],
     [[model, '--dtype', 'q4_0'], /error: option '--dtype <type>' argument 'q4_0' is invalid/],
     [[model, '--format', 'onnx'], /argument 'onnx' is invalid/],
@@ -159,4 +164,24 @@ test('(e) bad input: one line naming the file and the reason, exit 1, nothing wr
   assert.equal(await readFile(existing, 'utf8'), 'keep');
   const missingFolder = await runCli(['export', model, '--out', path.join(dir, 'nowhere', 'x.gguf')]);
   assert.match(missingFolder.stderr, /x\.gguf: folder .*nowhere does not exist/);
+});
+
+test('(a) a SentencePiece-style LLaMA-2 vocabulary: tokenizer.ggml.model llama with scores, byte and control types', async () => {
+  const llama2 = await fixtureDir('llama-mha');
+  const out = path.join(dir, 'llama-mha.gguf');
+  await exportHfToGguf(llama2, out, { dtype: 'f32' });
+  const result = JSON.parse(await runPython([CHECK, out, llama2])) as CheckResult;
+  const f = result.fields;
+  assert.equal(f['tokenizer.ggml.model'], 'llama');
+  assert.equal(f['tokenizer.ggml.pre'], undefined);
+  assert.deepEqual(f['tokenizer.ggml.scores'], { array_of: 'FLOAT32', length: 856 });
+  assert.equal(f['tokenizer.ggml.bos_token_id'], 1);
+  assert.equal(f['tokenizer.ggml.eos_token_id'], 2);
+  assert.equal(f['tokenizer.ggml.unknown_token_id'], 0);
+  assert.equal(f['tokenizer.ggml.add_bos_token'], true);
+  assert.equal(f['tokenizer.ggml.add_space_prefix'], true);
+  assert.ok(result.tokens_match, 'tokens as tokenizer.json');
+  assert.equal(f['llama.attention.head_count_kv'], f['llama.attention.head_count'], 'MHA');
+  assert.ok(result.tensors.some((t) => t.name === 'output.weight'), 'untied: output.weight present');
+  for (const t of result.tensors) assert.ok(t.bytes_equal, t.name);
 });

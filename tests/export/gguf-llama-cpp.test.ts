@@ -103,3 +103,21 @@ test('(d) a uniformly AMP-pruned model exports, states its head size, and gives 
   const q8run = await runLlamaCpp(q8, prompt, STEPS, mine.greedy);
   assert.ok(maxAbsDiff(q8run.logProbOfForced, mine.logProbOfGreedy) <= 0.25);
 });
+
+test('(c) a SentencePiece-style LLaMA-2 fixture (MHA, untied): equal greedy tokens at F32, equal tokenization of ordinary text', async () => {
+  const llama2 = await fixtureDir('llama-mha');
+  const file = await exported(llama2, 'llama-mha', 'f32');
+  const tokenizer = await loadTokenizer(llama2);
+  // Not text that starts with a space or follows a special token: llama.cpp puts ▁ before it, transformers' Metaspace does not.
+  for (const text of [PROMPT, 'Numbers 12345 and  double  spaces,\nnew lines; punctuation!? émoji 🙂', 'tabs\tand ünïcödé, 中文']) {
+    assert.deepEqual(await tokenizeLlamaCpp(file, text), tokenizer.encode(text), text);
+  }
+  const ids = tokenizer.encode(PROMPT);
+  const mine = await runOurs(llama2, ids, STEPS);
+  const run = await runLlamaCpp(file, ids, STEPS, mine.greedy);
+  // llama.cpp's generation stops at end-of-sequence (</s>, id 2); ours runs on. Teacher forcing covers every position.
+  const eos = mine.greedy.indexOf(2);
+  assert.deepEqual(run.greedy, eos === -1 ? mine.greedy : mine.greedy.slice(0, eos));
+  assert.deepEqual(run.top1, mine.greedy);
+  assert.ok(maxAbsDiff(run.logProbOfForced, mine.logProbOfGreedy) <= 1e-4);
+});

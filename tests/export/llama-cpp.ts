@@ -97,9 +97,18 @@ export async function runOurs(dir: string, prompt: readonly number[], steps: num
   }
 }
 
-/** llama.cpp's tokenization of `text` with the file's vocabulary (no BOS unless the file asks for one). */
+/**
+ * llama.cpp's tokenization of `text` with the file's vocabulary, special tokens recognised, and
+ * BOS/EOS added when the file asks for them (tokenizer.ggml.add_bos_token / add_eos_token), as
+ * llama.cpp's own tools do.
+ */
 export async function tokenizeLlamaCpp(file: string, text: string): Promise<number[]> {
-  return withModel(file, async (model) => [...model.tokenize(text)]);
+  return withModel(file, async (model) => {
+    const ids: number[] = [...model.tokenize(text, true)];
+    if (model.tokens.shouldPrependBosToken && model.tokens.bos !== null) ids.unshift(model.tokens.bos);
+    if (model.tokens.shouldAppendEosToken && model.tokens.eos !== null) ids.push(model.tokens.eos);
+    return ids;
+  });
 }
 
 export async function disposeLlama(): Promise<void> {

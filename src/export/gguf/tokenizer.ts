@@ -1,8 +1,12 @@
 /**
  * A model folder's tokenizer as the tokenizer.ggml.* metadata llama.cpp builds its vocabulary
- * from (the direction opposite to src/convert/tokenizer-files.ts). Byte-level BPE only
- * (tokenizer.ggml.model "gpt2"); tokenizer.ggml.pre names the pre-tokenizer split, which
- * llama.cpp hard-codes per name, so only splits that llama.cpp knows by a name are accepted.
+ * from (the direction opposite to src/convert/tokenizer-files.ts). Two kinds:
+ *  - byte-level BPE (tokenizer.ggml.model "gpt2"): tokenizer.ggml.pre names the pre-tokenizer
+ *    split, which llama.cpp hard-codes per name, so only splits llama.cpp knows by name pass;
+ *  - SentencePiece-style BPE with byte fallback (LLaMA-1/2, "llama"): llama.cpp merges by score,
+ *    so scores are derived from the merge ranks. llama.cpp always puts ▁ before the text, where
+ *    transformers' Metaspace ("first") does not when the text already starts with a space or
+ *    follows a special token: those two cases tokenize differently, ordinary text alike.
  */
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
@@ -49,6 +53,32 @@ function preTokenizerName(pre: unknown): string | undefined {
   return undefined;
 }
 
+const BYTE_TOKEN = /^<0x[0-9A-F]{2}>$/;
+
+/** Metaspace with ▁ put before the first word only and no split: what llama.cpp's SentencePiece tokenizer does. */
+function isSentencePieceSplit(pre: unknown): boolean {
+  return isObject(pre) && pre.type === 'Metaspace' && pre.replacement === '\u2581' && pre.prepend_scheme === 'first' && pre.split === false;
+}
+
+/**
+ * llama.cpp's SentencePiece tokenizer merges the adjacent pair whose joined token scores highest;
+ * the BPE model merges the pair of lowest merge rank. Scoring each token by minus the rank of the
+ * merge that makes it orders the merges alike. Tokens no merge makes (characters, bytes, special
+ * tokens) are never merge results here, so their score only has to rank below every merge.
+ */
+function mergeScores(tokens: readonly string[], merges: readonly string[]): number[] {
+  const rank = new Map<string, number>();
+  merges.forEach((merge, r) => {
+    const joined = merge.replace(' ', '');
+    if (!rank.has(joined)) rank.set(joined, r);
+  });
+  const floor = -(merges.length + 1);
+  return tokens.map((token) => {
+    const r = rank.get(token);
+    return r === undefined ? floor : -r;
+  });
+}
+
 /** The TemplateProcessing among the post-processors, if any. */
 function template(post: unknown): Json | undefined {
   if (!isObject(post)) return undefined;
@@ -84,9 +114,12 @@ export async function tokenizerMetadata(modelDir: string, vocabSize: number, con
   const tokenizerConfig = (await readJson(path.join(modelDir, 'tokenizer_config.json'), false)) ?? {};
   const model = isObject(tokenizer.model) ? tokenizer.model : {};
   const byteLevel = model.type === 'BPE' && isObject(tokenizer.decoder) && tokenizer.decoder.type === 'ByteLevel';
-  if (!byteLevel) throw new FileError(file, `tokenizer ${String(model.type ?? 'of unknown type')} is not byte-level BPE, the only kind GGUF export supports (llama SentencePiece vocabularies are not supported yet)`);
-  const pre = preTokenizerName(tokenizer.pre_tokenizer);
-  if (!pre) throw new FileError(file, 'its pre_tokenizer is not one llama.cpp knows by name (supported: GPT-2 ByteLevel, SmolLM digits + ByteLevel, LLaMA-3 split)');
+  const sentencePiece = model.type === 'BPE' && model.byte_fallback === true && isSentencePieceSplit(tokenizer.pre_tokenizer);
+  if (!byteLevel && !sentencePiece) {
+    throw new FileError(file, `tokenizer ${String(model.type ?? 'of unknown type')} is neither byte-level BPE nor SentencePiece-style BPE (byte fallback, Metaspace), the kinds GGUF export supports`);
+  }
+  const pre = byteLevel ? preTokenizerName(tokenizer.pre_tokenizer) : undefined;
+  if (byteLevel && !pre) throw new FileError(file, 'its pre_tokenizer is not one llama.cpp knows by name (supported: GPT-2 ByteLevel, SmolLM digits + ByteLevel, LLaMA-3 split)');
 
   const tokens: (string | undefined)[] = new Array(vocabSize).fill(undefined);
   const types: number[] = new Array(vocabSize).fill(TokenType.NORMAL);
@@ -97,7 +130,7 @@ export async function tokenizerMetadata(modelDir: string, vocabSize: number, con
     types[id] = type;
   };
   if (!isObject(model.vocab)) throw new FileError(file, 'model.vocab is missing');
-  for (const [content, id] of Object.entries(model.vocab)) place(content, id, TokenType.NORMAL);
+  for (const [content, id] of Object.entries(model.vocab)) place(content, id, sentencePiece && BYTE_TOKEN.test(content) ? TokenType.BYTE : TokenType.NORMAL);
   for (const added of Array.isArray(tokenizer.added_tokens) ? (tokenizer.added_tokens as unknown[]) : []) {
     if (!isObject(added) || typeof added.content !== 'string') throw new FileError(file, 'added_tokens has an entry without content');
     place(added.content, added.id, added.special ? TokenType.CONTROL : TokenType.USER_DEFINED);
@@ -124,13 +157,22 @@ export async function tokenizerMetadata(modelDir: string, vocabSize: number, con
   const unk = special('unk');
   const around = addedAround(tokenizer.post_processor);
 
-  const entries: KvEntry[] = [
-    ['tokenizer.ggml.model', str('gpt2')],
-    ['tokenizer.ggml.pre', str(pre)],
-    ['tokenizer.ggml.tokens', { type: 'array', item: 'string', values: tokens as string[] }],
-    ['tokenizer.ggml.token_type', { type: 'array', item: 'i32', values: types }],
-    ['tokenizer.ggml.merges', { type: 'array', item: 'string', values: merges }],
-  ];
+  if (sentencePiece && unk !== undefined) types[unk] = TokenType.UNKNOWN;
+  const entries: KvEntry[] = byteLevel
+    ? [
+        ['tokenizer.ggml.model', str('gpt2')],
+        ['tokenizer.ggml.pre', str(pre!)],
+        ['tokenizer.ggml.tokens', { type: 'array', item: 'string', values: tokens as string[] }],
+        ['tokenizer.ggml.token_type', { type: 'array', item: 'i32', values: types }],
+        ['tokenizer.ggml.merges', { type: 'array', item: 'string', values: merges }],
+      ]
+    : [
+        ['tokenizer.ggml.model', str('llama')],
+        ['tokenizer.ggml.tokens', { type: 'array', item: 'string', values: tokens as string[] }],
+        ['tokenizer.ggml.scores', { type: 'array', item: 'f32', values: mergeScores(tokens as string[], merges) }],
+        ['tokenizer.ggml.token_type', { type: 'array', item: 'i32', values: types }],
+        ['tokenizer.ggml.add_space_prefix', bool(true)],
+      ];
   if (bos !== undefined) entries.push(['tokenizer.ggml.bos_token_id', u32(bos)]);
   if (eos !== undefined) entries.push(['tokenizer.ggml.eos_token_id', u32(eos)]);
   if (unk !== undefined) entries.push(['tokenizer.ggml.unknown_token_id', u32(unk)]);
@@ -139,5 +181,6 @@ export async function tokenizerMetadata(modelDir: string, vocabSize: number, con
   entries.push(['tokenizer.ggml.add_bos_token', bool(bos !== undefined && around.first === tokens[bos])]);
   entries.push(['tokenizer.ggml.add_eos_token', bool(eos !== undefined && around.last === tokens[eos])]);
   if (typeof tokenizerConfig.chat_template === 'string') entries.push(['tokenizer.chat_template', str(tokenizerConfig.chat_template)]);
-  return { entries, description: `gpt2 (byte-level BPE, pre ${pre}), ${vocabSize} tokens` };
+  const description = byteLevel ? `gpt2 (byte-level BPE, pre ${pre}), ${vocabSize} tokens` : `llama (SentencePiece-style BPE with byte fallback), ${vocabSize} tokens`;
+  return { entries, description };
 }
