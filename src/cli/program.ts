@@ -143,6 +143,21 @@ export function buildProgram(): Command {
     });
 
   program
+    .command('export')
+    .description('Write a LLaMA-family model folder (dense or uniformly pruned) as a GGUF file that llama.cpp loads.')
+    .argument('<model>', 'Hugging Face model folder (LlamaForCausalLM)')
+    .addOption(new Option('--format <format>', 'output format').choices(['gguf']).default('gguf'))
+    .requiredOption('--out <file>', 'GGUF file to write (atomically; refused if it exists, unless --force)')
+    .addOption(new Option('--dtype <type>', 'tensor type of the matrices: f32, f16, or q8_0 (8-bit blocks of 32; rows not a multiple of 32 fall back to f16); norms stay f32').choices(['f32', 'f16', 'q8_0']).default('f32'))
+    .option('--force', 'replace an existing --out')
+    .option('--json', 'print a JSON summary for scripts')
+    .addHelpText('after', '\nThe file has architecture "llama", llama.cpp\'s tensor names and q/k row order, and the\ntokenizer as tokenizer.ggml.* metadata. Refused with a one-line reason: other families,\nbiases, rope scaling, per-layer widths (non-uniform pruning), tokenizers other than\nbyte-level BPE and LLaMA-2-style BPE with byte fallback.')
+    .action(async (model: string, opts) => {
+      const { exportCommand } = await import('./commands/export.js');
+      await exportCommand(model, opts);
+    });
+
+  program
     .command('report')
     .description('Compare runs (dense vs pruned) in one self-contained HTML page: metrics, parameters, per-layer importance, speed.')
     .argument('<runs...>', 'run records written by `eval --json` (the unpruned model, or else the first, is the baseline)')
