@@ -22,7 +22,7 @@ let scratch: string;
 before(async () => (scratch = await mkdtemp(join(tmpdir(), 'amp-pruned-'))));
 after(() => rm(scratch, { recursive: true, force: true }));
 
-const CASES: { fixture: string; gqa: 'group' | 'query'; ratio?: string }[] = [
+const CASES: { fixture: string; gqa: 'group' | 'query'; ratio?: string; recover?: string }[] = [
   { fixture: 'llama-mha', gqa: 'group' },
   { fixture: 'llama3-gqa-tied', gqa: 'group' },
   { fixture: 'llama3-gqa-tied', gqa: 'query' },
@@ -38,15 +38,33 @@ const CASES: { fixture: string; gqa: 'group' | 'query'; ratio?: string }[] = [
   { fixture: 'phi3', gqa: 'group' },
   { fixture: 'phi3-gqa-partial', gqa: 'group' },
   { fixture: 'phi3-gqa-partial', gqa: 'query' },
+  // the default recovery is lsq; the other methods, once per family
+  ...['none', 'bias'].flatMap((recover) =>
+    (['llama-mha', 'mistral', 'qwen2', 'qwen3', 'phi', 'phi3'] as const).map((fixture) => ({ fixture, gqa: 'group' as const, ratio: '0.2', recover })),
+  ),
 ];
 
+/** Families whose stock modules cannot hold an o_proj / down_proj bias get the bias-free refit. */
+const NO_OUTPUT_BIAS: Record<string, string[]> = { mistral: ['o_proj', 'down_proj'], qwen2: ['o_proj', 'down_proj'], qwen3: ['down_proj'], phi3: ['o_proj', 'down_proj'], 'phi3-gqa-partial': ['o_proj', 'down_proj'] };
+
 for (const c of CASES) {
-  test(`pruned ${c.fixture} (gqa ${c.gqa}) loads in transformers with the planned size and equal logits`, async () => {
+  const recover = c.recover ?? 'lsq';
+  test(`pruned ${c.fixture} (gqa ${c.gqa}, recover ${recover}) loads in transformers with the planned size and equal logits`, async () => {
     const dir = await fixtureDir(c.fixture);
-    const out = join(scratch, `${c.fixture}-${c.gqa}`);
-    const r = await runCli(['prune', '--model', dir, '--out', out, '--ratio', c.ratio ?? '0.3', '--gqa', c.gqa, '--calib', ALPACA, '--calib-samples', '6', '--json', '--threads', '1']);
+    const out = join(scratch, `${c.fixture}-${c.gqa}-${recover}`);
+    const args = ['prune', '--model', dir, '--out', out, '--ratio', c.ratio ?? '0.3', '--gqa', c.gqa, '--calib', ALPACA, '--calib-samples', '6', '--json', '--threads', '1'];
+    const r = await runCli(c.recover ? [...args, '--recover', c.recover] : args);
     assert.equal(r.code, 0, r.stderr);
     const summary = JSON.parse(r.stdout);
+    const record = JSON.parse(await readFile(join(out, 'amp_prune.json'), 'utf8'));
+    assert.equal(record.recovery.method, recover);
+    if (recover === 'none') {
+      assert.equal(summary.recovery, null);
+    } else {
+      assert.ok(summary.recovery.after < summary.recovery.before, `recovery should lower the held-out error: ${JSON.stringify(summary.recovery)}`);
+      for (const what of NO_OUTPUT_BIAS[c.fixture] ?? []) assert.match(r.stderr, new RegExp(`no ${what} bias in a stock config`));
+      if (!NO_OUTPUT_BIAS[c.fixture]) assert.doesNotMatch(r.stderr, /bias in a stock config/);
+    }
     const config = JSON.parse(await readFile(join(out, 'config.json'), 'utf8'));
     const original = JSON.parse(await readFile(join(dir, 'config.json'), 'utf8'));
     assert.ok(config.num_attention_heads < original.num_attention_heads || config.intermediate_size < original.intermediate_size);
