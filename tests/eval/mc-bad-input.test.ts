@@ -57,7 +57,7 @@ const ARC_LINE = JSON.stringify({ id: 'q', question: { stem: 's', choices: [{ te
 
 test('a missing data file is named, with the task that reads it', async () => {
   const empty = await dataFolder('empty', {});
-  await assertFileError('piqa', empty, [/piqa[/\\]valid\.jsonl: not found/, /task piqa/]);
+  await assertFileError('piqa', empty, [/piqa[/\\](valid\.jsonl|valid-labels\.lst): not found/, /task piqa/]);
   await assertFileError('boolq', empty, [/boolq[/\\]superglue[/\\]val\.jsonl: not found/]);
   await assertFileError('hellaswag', empty, [/hellaswag_val_full\.txt\.bz2: not found/]);
 });
