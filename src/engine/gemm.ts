@@ -41,8 +41,7 @@ export class Gemm {
   /** A [m, k] · B [k, n] (or A · Bᵀ with B [n, k] when transB). */
   async matmul<P extends Precision>(precision: P, a: Matrix<P>, m: number, k: number, b: Matrix<P>, n: number, transB = false): Promise<Matrix<P>> {
     if (a.length !== m * k || b.length !== k * n) throw new Error(`gemm: operand sizes ${a.length}, ${b.length} do not match [${m}, ${k}] x [${k}, ${n}]`);
-    if (m === 0 || n === 0) return (precision === 'float64' ? new Float64Array(m * n) : new Float32Array(m * n)) as Matrix<P>;
-    if (k === 0) return (precision === 'float64' ? new Float64Array(m * n) : new Float32Array(m * n)) as Matrix<P>;
+    if (m === 0 || n === 0 || k === 0) return (precision === 'float64' ? new Float64Array(m * n) : new Float32Array(m * n)) as Matrix<P>;
     const session = await this.session(precision, transB);
     const feed = (data: Float32Array | Float64Array, dims: number[]) =>
       precision === 'float64' ? { type: 'float64' as const, data: data as Float64Array, dims } : { type: 'float32' as const, data: data as Float32Array, dims };

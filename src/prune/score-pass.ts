@@ -27,7 +27,7 @@ export interface ScorePassOptions {
 
 export interface ScorePassResult {
   scores: LayerScores[];
-  /** Per-layer statistics (means needed by FLAP's bias compensation). */
+  /** Per-layer statistics the scores were computed from. */
   stats: LayerStats[];
 }
 

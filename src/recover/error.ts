@@ -5,15 +5,13 @@
  * reported metric, not a solve.
  */
 import type { Gemm } from '../engine/gemm.js';
-import { extendedEntry } from './gram.js';
+import { extendedBlock } from './gram.js';
 import type { GramStats } from './gram.js';
 import type { ProjectionProblem, ProjectionRepair } from './types.js';
 
 function extendedGram32(g: GramStats): Float32Array {
-  const n = g.features + 1;
-  const out = new Float32Array(n * n);
-  for (let i = 0; i < n; i++) for (let j = 0; j < n; j++) out[i * n + j] = extendedEntry(g, i, j);
-  return out;
+  const all = Array.from({ length: g.features + 1 }, (_, i) => i);
+  return Float32Array.from(extendedBlock(g, all, all));
 }
 
 /** tr(M G̃ Mᵀ) for M [rows, F+1]. */
