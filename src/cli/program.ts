@@ -92,6 +92,12 @@ export function buildProgram(): Command {
     .addOption(
       new Option('--calib-propagate <from>', "recovery inputs of layer i: pruned = outputs of layers 0..i-1 already pruned and repaired (default); dense = the dense model's").choices(['pruned', 'dense']),
     )
+    .addOption(
+      new Option(
+        '--recover-weighting <how>',
+        "how calibration tokens weigh in the repair: residual = each token by 1/mean(r²) of the residual stream the projection writes to (what the next layer's norm sees; default for lsq); tokens = all alike (default for bias, as FLAP)",
+      ).choices(['tokens', 'residual']),
+    )
     .option('--dry-run', 'print the plan from config.json alone (no weights read, nothing written)')
     .option('--force', 'replace an existing non-empty --out')
     .option('--json', 'print a JSON summary for scripts')

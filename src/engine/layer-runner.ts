@@ -17,7 +17,7 @@ export interface LayerResult {
   hidden: Float32Array;
   raw?: { oProjInput: OutputTensor; downProjInput: OutputTensor };
   stats?: Record<StatName, OutputTensor>;
-  gram?: Partial<Record<GramProjection, { gram: OutputTensor; sum: OutputTensor }>>;
+  gram?: Partial<Record<GramProjection, { gram: OutputTensor; sum: OutputTensor; weight: OutputTensor }>>;
 }
 
 /** The per-layer graph: inputs hidden [B,T,d], attn_bias, cos, sin, (token_weight), and every weight by logical name. */
@@ -47,13 +47,14 @@ export function buildLayerGraph(spec: ArchSpec, layer: number, taps: LayerTaps):
     for (const [p, tap] of Object.entries(out.gram)) {
       g.output(tap!.gram, `gram_${p}`, ElemType.FLOAT, ['features', 'features']);
       g.output(tap!.sum, `gram_sum_${p}`, ElemType.FLOAT, ['features']);
+      g.output(tap!.weight, `gram_weight_${p}`, ElemType.FLOAT, []);
     }
   }
   return g.toBytes(VERSION);
 }
 
 function shapeKey(shape: LayerShape, taps: LayerTaps): string {
-  return `${shape.heads}/${shape.kvHeads}/${shape.intermediate}/${taps.raw ? 'raw' : ''}${taps.stats ? 'stats' : ''}${taps.gram?.length ? `gram:${taps.gram.join('+')}` : ''}`;
+  return `${shape.heads}/${shape.kvHeads}/${shape.intermediate}/${taps.raw ? 'raw' : ''}${taps.stats ? 'stats' : ''}${taps.gram?.length ? `gram:${taps.gram.join('+')}:${taps.gramWeighting ?? 'tokens'}` : ''}`;
 }
 
 export class LayerRunner {
@@ -97,7 +98,7 @@ export class LayerRunner {
     const out = await (await this.session(layer, taps)).run(feeds);
     const result: LayerResult = { hidden: out.hidden_out.data };
     if (taps.raw) result.raw = { oProjInput: out.o_proj_input, downProjInput: out.down_proj_input };
-    if (taps.gram?.length) result.gram = Object.fromEntries(taps.gram.map((p) => [p, { gram: out[`gram_${p}`], sum: out[`gram_sum_${p}`] }]));
+    if (taps.gram?.length) result.gram = Object.fromEntries(taps.gram.map((p) => [p, { gram: out[`gram_${p}`], sum: out[`gram_sum_${p}`], weight: out[`gram_weight_${p}`] }]));
     if (taps.stats) result.stats = Object.fromEntries(STAT_NAMES.map((s) => [s, out[`stat_${s}`]])) as Record<StatName, OutputTensor>;
     return result;
   }

@@ -46,14 +46,26 @@ export interface LayerTaps {
   /** Gram matrices Σ_t x xᵀ (and Σ_t x) of the o_proj and down_proj inputs over real tokens,
    *  summed over the batch: what least-squares recovery solves from. */
   gram?: readonly GramProjection[];
+  /** How each real token counts in the Gram sums (default `tokens`: all alike). */
+  gramWeighting?: GramWeighting;
 }
 
 export type GramProjection = 'o' | 'down';
 
-/** Per-batch Gram statistics of one projection's input: [F, F] and [F]. */
+/**
+ * - tokens: every real token weighs 1.
+ * - residual: a token weighs 1 / mean(r²), r the residual stream the projection's output is added
+ *   to. The next layer's norm divides by ‖r‖, so an error there matters in proportion to
+ *   ‖error‖/‖r‖; unweighted, the few tokens with massive activations (the first token of
+ *   each sequence, 10⁵× the median in some layers of SmolLM2) would decide the whole fit.
+ */
+export type GramWeighting = 'tokens' | 'residual';
+
+/** Per-batch Gram statistics of one projection's input: [F, F], [F] and the scalar Σ_t w_t. */
 export interface GramTap {
   gram: string;
   sum: string;
+  weight: string;
 }
 
 export const STAT_NAMES = ['headL1', 'oInSum', 'oInSq', 'mlpAbs', 'mlpSum', 'mlpSq'] as const;
@@ -109,23 +121,39 @@ export function emitDecoderLayer(
   if (taps.gram?.length) {
     if (!io.tokenWeight) throw new Error('gram taps need a tokenWeight input');
     out.gram = {};
-    if (taps.gram.includes('o')) out.gram.o = gramOf(g, `${path}/attn/o_proj/gram`, attn.oProjInput, io);
-    if (taps.gram.includes('down')) out.gram.down = gramOf(g, `${path}/mlp/down_proj/gram`, mlp.downProjInput, io);
+    const residualWeighted = taps.gramWeighting === 'residual';
+    // parallel residual: attention and MLP outputs land in the same sum, the layer's output
+    const oResidual = spec.parallelResidual ? hidden : residual;
+    const weightOf = (p: string, r: string) => (residualWeighted ? residualTokenWeight(g, p, r, io) : tokenColumn(g, p, io));
+    if (taps.gram.includes('o')) out.gram.o = gramOf(g, `${path}/attn/o_proj/gram`, attn.oProjInput, weightOf(`${path}/attn/o_proj/gram`, oResidual));
+    if (taps.gram.includes('down')) out.gram.down = gramOf(g, `${path}/mlp/down_proj/gram`, mlp.downProjInput, weightOf(`${path}/mlp/down_proj/gram`, hidden));
   }
   return out;
 }
 
+/** The token mask as a column [N, 1] (1 real, 0 padding). */
+function tokenColumn(g: GraphBuilder, path: string, io: LayerInputs): string {
+  return g.op(`${path}/weight/Reshape`, 'Reshape', [io.tokenWeight!, g.i64([-1, 1])]);
+}
+
+/** mask / (mean_d r² + ε) per token, [N, 1]; ε keeps an all-zero residual finite. */
+function residualTokenWeight(g: GraphBuilder, path: string, r: string, io: LayerInputs): string {
+  const meanSquare = g.op(`${path}/weight/ReduceMean`, 'ReduceMean', [g.op(`${path}/weight/Mul`, 'Mul', [r, r])], { axes: ints([1]), keepdims: int(1) });
+  const inverse = g.op(`${path}/weight/Reciprocal`, 'Reciprocal', [g.op(`${path}/weight/Add`, 'Add', [meanSquare, g.f32(1e-6)])]);
+  return g.op(`${path}/weight/Masked/Mul`, 'Mul', [tokenColumn(g, path, io), inverse]);
+}
+
 /**
- * Σ_t w_t·x_t x_tᵀ and Σ_t w_t·x_t over the batch's tokens (w: 1 real, 0 padding), one MatMul:
+ * Σ_t w_t·x_t x_tᵀ, Σ_t w_t·x_t and Σ_t w_t over the batch's tokens (w [N, 1], 0 for padding), one MatMul:
  *
- *   x [N, F] ─·w[N,1]─▶ xw [N, F] ─Transpose─▶ [F, N] ─MatMul(x)─▶ [F, F]
+ *   x [N, F] ─·w─▶ xw [N, F] ─Transpose─▶ [F, N] ─MatMul(x)─▶ [F, F]
  */
-function gramOf(g: GraphBuilder, path: string, x: string, io: LayerInputs): GramTap {
-  const w = g.op(`${path}/weight/Reshape`, 'Reshape', [io.tokenWeight!, g.i64([-1, 1])]); // [N, 1]
-  const xw = g.op(`${path}/weight/Mul`, 'Mul', [x, w]);
+function gramOf(g: GraphBuilder, path: string, x: string, w: string): GramTap {
+  const xw = g.op(`${path}/weighted/Mul`, 'Mul', [x, w]);
   const gram = g.op(`${path}/MatMul`, 'MatMul', [g.op(`${path}/Transpose`, 'Transpose', [xw], { perm: ints([1, 0]) }), x]);
   const sum = g.op(`${path}/sum/ReduceSum`, 'ReduceSum', [xw, g.i64([0])], { keepdims: int(0) });
-  return { gram, sum };
+  const weight = g.op(`${path}/weight/ReduceSum`, 'ReduceSum', [w], { keepdims: int(0) });
+  return { gram, sum, weight };
 }
 
 interface AttentionOut {

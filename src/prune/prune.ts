@@ -14,6 +14,7 @@ import type { CalibrationDescription } from '../calib/types.js';
 import { openCheckpoint } from '../engine/checkpoint.js';
 import type { Checkpoint } from '../engine/checkpoint.js';
 import { VERSION } from '../engine/model.js';
+import type { GramWeighting } from '../engine/layer.js';
 import { UserError } from '../errors.js';
 import { ensureHfCheckpoint } from '../convert/ensure-hf.js';
 import { StagedFolder } from '../export/staged-folder.js';
@@ -128,6 +129,7 @@ export async function prune(request: PruneRequest, progress: PruneProgress = SIL
           method: recovery.method,
           damp: recovery.damp,
           propagate: recovery.propagate,
+          weighting: recovery.weighting,
           ...splitHeldOut(calibration.sequences),
           plans,
           outSpec,
@@ -199,6 +201,7 @@ interface RecoveryChoice {
   method: RecoveryMethod;
   damp: number;
   propagate: Propagation;
+  weighting: GramWeighting;
 }
 
 /** --recover, --recover-damp, --calib-propagate with their defaults (the scoring method's published recovery first). */
@@ -208,7 +211,9 @@ function recoveryChoice(req: PruneRequest, method: Method): RecoveryChoice {
   if (!Number.isFinite(damp) || damp <= 0) throw new UserError(`--recover-damp must be a positive number (got ${req.recoverDamp})`);
   const propagate = req.calibPropagate ?? (req.recover === undefined ? method.defaultRecovery?.propagate : undefined) ?? 'pruned';
   if (propagate !== 'pruned' && propagate !== 'dense') throw new UserError(`--calib-propagate must be pruned or dense (got '${propagate}')`);
-  return { method: rec, damp, propagate };
+  const weighting = req.recoverWeighting ?? rec.defaultWeighting;
+  if (weighting !== 'tokens' && weighting !== 'residual') throw new UserError(`--recover-weighting must be tokens or residual (got '${weighting}')`);
+  return { method: rec, damp, propagate, weighting };
 }
 
 /** Every 8th calibration sequence is held out to measure the repaired layers' output error. */
@@ -265,6 +270,7 @@ function pruneRecord(
       rewrites: recovery.method.rewrites,
       damp: recovery.method.name === 'lsq' ? recovery.damp : null,
       propagate: recovery.method === none ? null : recovery.propagate,
+      token_weighting: recovery.method === none ? null : recovery.weighting,
       held_out: 'every 8th calibration sequence',
       mean_error: layerRecovery ? roundErrors(meanErrors(layerRecovery)) : null,
     },

@@ -15,11 +15,11 @@
 import type { ArchSpec, LayerWeightName } from '../arch/spec.js';
 import type { Checkpoint } from '../engine/checkpoint.js';
 import { WeightReader } from '../engine/checkpoint.js';
-import { padBatch, sequenceLengths } from '../engine/batch.js';
+import { padBatch } from '../engine/batch.js';
 import { Gemm } from '../engine/gemm.js';
 import { embed, LayerRunner } from '../engine/layer-runner.js';
 import type { LayerResult } from '../engine/layer-runner.js';
-import type { GramProjection } from '../engine/layer.js';
+import type { GramProjection, GramWeighting } from '../engine/layer.js';
 import { PreparedBatch } from '../engine/prepared-batch.js';
 import type { SessionOptions } from '../engine/session.js';
 import { UserError } from '../errors.js';
@@ -41,6 +41,8 @@ export interface RecoverPassOptions {
   method: RecoveryMethod;
   damp: number;
   propagate: Propagation;
+  /** How calibration tokens weigh in the fit and in the held-out error. */
+  weighting: GramWeighting;
   /** Fitting and held-out calibration sequences. */
   fit: number[][];
   heldOut: number[][];
@@ -60,7 +62,6 @@ export interface LayerRecoveryRecord {
 
 interface Batch {
   prepared: PreparedBatch;
-  lengths: number[];
   heldOut: boolean;
   hidden: Float32Array;
 }
@@ -99,7 +100,7 @@ export class RecoverPass {
     for (const [seqs, heldOut] of [[opts.fit, false], [opts.heldOut, true]] as const) {
       for (const group of seqs.length > 0 ? batchSequences(seqs, spec, opts.maxBatchTokens) : []) {
         const prepared = new PreparedBatch(spec, padBatch(group));
-        batches.push({ prepared, lengths: sequenceLengths(prepared.tokens), heldOut, hidden: embed(table, prepared.tokens.ids, spec.hidden) });
+        batches.push({ prepared, heldOut, hidden: embed(table, prepared.tokens.ids, spec.hidden) });
       }
     }
     return new RecoverPass(ckpt, opts, batches);
@@ -146,7 +147,8 @@ export class RecoverPass {
 
   private async runAll(runner: LayerRunner, layer: number, weights: Map<LayerWeightName, Float32Array>, gram: GramProjection[]): Promise<LayerResult[]> {
     const results: LayerResult[] = [];
-    for (const b of this.batches) results.push(await runner.run(layer, b.hidden, b.prepared, weights, { gram }));
+    const taps = { gram, gramWeighting: this.opts.weighting };
+    for (const b of this.batches) results.push(await runner.run(layer, b.hidden, b.prepared, weights, taps));
     return results;
   }
 
@@ -155,11 +157,10 @@ export class RecoverPass {
     const fit = emptyGram(F);
     const held = emptyGram(F);
     results.forEach((r, b) => {
-      const batch = this.batches[b];
-      const tokens = batch.lengths.reduce((a, c) => a + c, 0);
-      addBatch(batch.heldOut ? held : fit, r.gram![p]!.gram, r.gram![p]!.sum, tokens);
+      const tap = r.gram![p]!;
+      addBatch(this.batches[b].heldOut ? held : fit, tap.gram, tap.sum, tap.weight);
     });
-    return { fit, held: held.tokens > 0 ? held : fit };
+    return { fit, held: held.totalWeight > 0 ? held : fit };
   }
 
   private async repair(

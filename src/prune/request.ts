@@ -29,6 +29,8 @@ export interface PruneRequest {
   recoverDamp?: number;
   /** Where each layer's recovery inputs come from: the pruned-and-repaired model (sequential) or the dense one. */
   calibPropagate?: 'pruned' | 'dense';
+  /** How calibration tokens weigh in the refit (engine/layer.ts GramWeighting); default: the recovery method's. */
+  recoverWeighting?: 'tokens' | 'residual';
   dryRun: boolean;
   force: boolean;
   session: SessionOptions;

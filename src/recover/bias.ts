@@ -10,12 +10,13 @@ export const bias: RecoveryMethod = {
   name: 'bias',
   description: "FLAP's bias compensation: removed channels' mean contribution moves into the output bias",
   needsGram: false,
+  defaultWeighting: 'tokens',
   rewrites: ['o.bias', 'down.bias'],
   repair: async (p) => {
     const out = sliced(p);
-    if (!out.bias || p.fit.tokens === 0) return out;
+    if (!out.bias || p.fit.totalWeight === 0) return out;
     const removed = removedColumns(p);
-    const n = p.fit.tokens;
+    const n = p.fit.totalWeight;
     for (let r = 0; r < p.outFeatures; r++) {
       const row = r * p.inFeatures;
       let s = 0;

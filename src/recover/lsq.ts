@@ -29,6 +29,7 @@ export const lsq: RecoveryMethod = {
   name: 'lsq',
   description: 'damped least-squares refit of the kept o_proj / down_proj columns (+ bias) to the dense output',
   needsGram: true,
+  defaultWeighting: 'residual',
   rewrites: ['o.weight', 'o.bias', 'down.weight', 'down.bias'],
   repair: async (p, gemm) => {
     const F = p.inFeatures;
@@ -36,7 +37,7 @@ export const lsq: RecoveryMethod = {
     const removed = removedColumns(p);
     const weight = keptColumns(p);
     const bias = carriedBias(p);
-    if (removed.length === 0 || p.fit.tokens === 0) return { weight, bias };
+    if (removed.length === 0 || p.fit.totalWeight === 0) return { weight, bias };
     const refitBias = bias !== undefined && p.biasWritable;
     const kept = refitBias ? [...p.kept, F] : [...p.kept];
     const n = kept.length;

@@ -6,6 +6,7 @@ export const none: RecoveryMethod = {
   name: 'none',
   description: 'slice only (the paper\'s AMP before fine-tuning)',
   needsGram: false,
+  defaultWeighting: 'tokens',
   rewrites: [],
   repair: async (p) => sliced(p),
 };

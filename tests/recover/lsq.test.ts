@@ -53,7 +53,7 @@ function gramOf(x: Float32Array, n: number, f: number): GramStats {
       for (let j = 0; j < f; j++) g.gram[i * f + j] += xi * x[t * f + j];
     }
   }
-  g.tokens = n;
+  g.totalWeight = n;
   return g;
 }
 

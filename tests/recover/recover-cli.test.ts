@@ -18,6 +18,7 @@ const BAD: [string[], RegExp][] = [
   [['--recover-damp', '-1'], /--recover-damp/],
   [['--recover-damp', 'abc'], /--recover-damp/],
   [['--calib-propagate', 'both'], /--calib-propagate/],
+  [['--recover-weighting', 'heavy'], /--recover-weighting/],
 ];
 
 for (const [flags, message] of BAD) {

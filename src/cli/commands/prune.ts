@@ -27,6 +27,7 @@ export interface PruneFlags {
   recover?: string;
   recoverDamp?: number;
   calibPropagate?: 'pruned' | 'dense';
+  recoverWeighting?: 'tokens' | 'residual';
   dryRun?: boolean;
   force?: boolean;
   json?: boolean;
@@ -66,6 +67,7 @@ export async function pruneCommand(flags: PruneFlags, global: GlobalOptions): Pr
       recover: flags.recover,
       recoverDamp: flags.recoverDamp,
       calibPropagate: flags.calibPropagate,
+      recoverWeighting: flags.recoverWeighting,
       dryRun: flags.dryRun ?? false,
       force: flags.force ?? false,
       session: { device: parseDevice(global.device), threads: global.threads },
