@@ -16,6 +16,7 @@ import { stableJson } from '../export/json.js';
 import { writeFileAtomic } from '../io/atomic.js';
 import { defaultModel, DEFAULT_MODEL } from '../models/default-model.js';
 import { prune } from '../prune/prune.js';
+import { greedyContinuation } from './continuation.js';
 import { loadReport, renderReport } from '../report/index.js';
 
 export interface DemoOptions {
@@ -37,11 +38,15 @@ export interface DemoOutputs {
   prunedEval: string;
   speed: string;
   report: string;
+  /** Greedy continuations of CONTINUATION_PROMPT by the dense and the pruned model. */
+  continuation: { prompt: string; dense: string; pruned: string };
   summary: { denseParams: number; prunedParams: number; ppl: [number, number]; average: [number, number]; prefillSpeedup: number; decodeSpeedup: number };
 }
 
 const TASKS = 'wikitext2,piqa,arc_easy,hellaswag,winogrande';
 const WIKITEXT_WINDOWS = 4;
+export const CONTINUATION_PROMPT = 'The capital of France is';
+const CONTINUATION_TOKENS = 24;
 
 export async function runDemo(opts: DemoOptions): Promise<DemoOutputs> {
   const { log } = opts;
@@ -82,6 +87,13 @@ export async function runDemo(opts: DemoOptions): Promise<DemoOutputs> {
   const [denseEval, denseRecord] = await evaluate(dense, 'dense');
   const [prunedEval, prunedRecord] = await evaluate(pruned, 'pruned');
 
+  log(`   greedy continuation of "${CONTINUATION_PROMPT}" by both models`);
+  const continuation = {
+    prompt: CONTINUATION_PROMPT,
+    dense: await greedyContinuation(dense, CONTINUATION_PROMPT, CONTINUATION_TOKENS, session),
+    pruned: await greedyContinuation(pruned, CONTINUATION_PROMPT, CONTINUATION_TOKENS, session),
+  };
+
   log('4/5 speed: dense vs pruned (prefill 128/512 tokens, 32 decode steps, 3 repeats)');
   const bench = await runBench({ model: pruned, baseline: dense, promptLengths: [128, 512], decodeTokens: 32, repeats: 3, warmup: 1, session });
   const speed = path.join(opts.work, 'speed.json');
@@ -100,6 +112,7 @@ export async function runDemo(opts: DemoOptions): Promise<DemoOutputs> {
     prunedEval,
     speed,
     report,
+    continuation,
     summary: {
       denseParams: outcome.summary.before.total,
       prunedParams: outcome.summary.after.total,

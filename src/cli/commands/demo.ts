@@ -29,6 +29,10 @@ amp-prune demo finished in ${((performance.now() - started) / 60000).toFixed(1)}
   zero-shot avg     ${pct(s.average[0])} -> ${pct(s.average[1])}
   speed (pruned/dense)  prefill x${s.prefillSpeedup.toFixed(2)}, decode x${s.decodeSpeedup.toFixed(2)}
 
+  "${out.continuation.prompt} …" (greedy)
+    dense           ${out.continuation.dense}
+    pruned          ${out.continuation.pruned}
+
   dense model       ${out.dense}
   pruned model      ${out.pruned}   (loads in transformers: AutoModelForCausalLM.from_pretrained)
   evaluations       ${out.denseEval}
