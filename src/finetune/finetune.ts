@@ -1,0 +1,159 @@
+/**
+ * `finetune`: LoRA recovery training of a (pruned) model, optionally distilled from a teacher (the
+ * dense model), then the adapters merged into the weights and written as a standard checkpoint in
+ * the input's dtype, with a finetune record in amp_prune.json; optionally the adapters as a peft
+ * folder too. Outputs are staged and renamed into place; the input is never modified.
+ */
+import { readFile } from 'node:fs/promises';
+import path from 'node:path';
+import { openCheckpoint } from '../engine/checkpoint.js';
+import type { SessionOptions } from '../engine/session.js';
+import { FileError, UserError } from '../errors.js';
+import { StagedFolder } from '../export/staged-folder.js';
+import { loadTokenizer } from '../io/tokenizer.js';
+import { writePrunedCheckpoint } from '../prune/write-pass.js';
+import { loadTrainingData, StepSampler } from './data.js';
+import { GradientEngine } from './gradients.js';
+import { initLora, mergedLayerWeights } from './lora.js';
+import type { LoraConfig } from './lora.js';
+import { loadModelWeights } from './model-weights.js';
+import { writePeftAdapter } from './peft-adapter.js';
+import type { Schedule } from './schedule.js';
+import { Trainer } from './trainer.js';
+import type { StepResult } from './trainer.js';
+
+export interface FinetuneRequest {
+  model: string;
+  out: string;
+  data: string;
+  teacher?: string;
+  /** Optimizer steps; default: enough for `tokens`, or one pass over the data. */
+  steps?: number;
+  tokens?: number;
+  lora: LoraConfig;
+  lr: number;
+  warmup: number;
+  schedule: Schedule;
+  weightDecay: number;
+  gradClip: number;
+  /** Tokens per optimizer step (accumulated over micro-batches). */
+  batchTokens: number;
+  /** Longest training sequence, and the padded size of one micro-batch. */
+  seqLen: number;
+  seed: number;
+  temperature: number;
+  ceMix: number;
+  /** Also write the adapters as a peft folder here. */
+  adapterDir?: string;
+  force?: boolean;
+  session?: SessionOptions;
+  onStart?: (steps: number) => void;
+  onStep?: (result: StepResult, step: number) => void;
+}
+
+export interface FinetuneSummary {
+  steps: number;
+  tokens: number;
+  labelledTokens: number;
+  lossFirst: number;
+  lossLast: number;
+  record: Record<string, unknown>;
+}
+
+const RECORD_FILE = 'amp_prune.json';
+
+async function readRecord(dir: string): Promise<Record<string, unknown>> {
+  try {
+    return JSON.parse(await readFile(path.join(dir, RECORD_FILE), 'utf8')) as Record<string, unknown>;
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return {};
+    throw new FileError(path.join(dir, RECORD_FILE), 'not valid JSON');
+  }
+}
+
+export async function finetune(req: FinetuneRequest): Promise<FinetuneSummary> {
+  const student = await loadModelWeights(req.model);
+  const spec = student.weights.spec;
+  const teacher = req.teacher ? await loadModelWeights(req.teacher) : undefined;
+  if (teacher && teacher.weights.spec.vocab !== spec.vocab) {
+    throw new UserError(`--teacher ${req.teacher}: vocabulary ${teacher.weights.spec.vocab} differs from the model's ${spec.vocab}; distillation needs the same tokenizer`);
+  }
+  const tokenizer = await loadTokenizer(req.model);
+  const data = await loadTrainingData(req.data, tokenizer, req.seqLen);
+  const dataTokens = data.examples.reduce((n, e) => n + e.ids.length, 0);
+  const steps = req.steps ?? Math.max(1, Math.ceil((req.tokens ?? dataTokens) / req.batchTokens));
+  const lora = initLora(spec, req.lora, req.seed);
+
+  const engine = new GradientEngine(student.weights, lora, {
+    loss: { temperature: req.temperature, ceMix: req.ceMix },
+    teacher: teacher?.weights,
+    session: req.session,
+  });
+  const trainer = new Trainer(engine, lora, { lr: req.lr, warmup: req.warmup, schedule: req.schedule, totalSteps: steps, weightDecay: req.weightDecay, gradClip: req.gradClip });
+  const sampler = new StepSampler(data.examples, req.batchTokens, req.seqLen, req.seed);
+  const curve: number[] = [];
+  let tokens = 0;
+  let labelled = 0;
+  req.onStart?.(steps);
+  try {
+    for (let s = 0; s < steps; s++) {
+      const result = await trainer.step(sampler.nextStep(), tokenizer.padId ?? 0);
+      curve.push(result.loss);
+      tokens += result.tokens;
+      labelled += result.labelled;
+      req.onStep?.(result, s + 1);
+    }
+  } finally {
+    await engine.close();
+  }
+
+  const record = {
+    ...(await readRecord(req.model)),
+    finetune: {
+      base: req.model,
+      data: { source: data.source, format: data.format, sha256: data.sha256, records: data.records, sequences: data.examples.length },
+      teacher: req.teacher ? { model: req.teacher, temperature: req.temperature, ceMix: req.ceMix } : null,
+      loss: req.teacher ? 'kd' : 'ce',
+      lora: { rank: req.lora.rank, alpha: req.lora.alpha, targets: [...req.lora.targets] },
+      optimizer: { name: 'adamw', lr: req.lr, warmup: req.warmup, schedule: req.schedule, weightDecay: req.weightDecay, gradClip: req.gradClip },
+      batchTokens: req.batchTokens,
+      seqLen: req.seqLen,
+      seed: req.seed,
+      steps,
+      tokens,
+      labelledTokens: labelled,
+      lossCurve: curve,
+    },
+  };
+
+  const checkpoint = await openCheckpoint(req.model);
+  const adapterFolder = req.adapterDir ? await StagedFolder.create(req.adapterDir, { force: req.force, inputDir: req.model }) : undefined;
+  try {
+    const identity = spec.layers.map((l) => ({
+      heads: [...Array(l.heads).keys()],
+      kvHeads: [...Array(l.kvHeads).keys()],
+      neurons: [...Array(l.intermediate).keys()],
+    }));
+    await writePrunedCheckpoint(checkpoint, {
+      outDir: req.out,
+      force: req.force ?? false,
+      outConfig: checkpoint.config,
+      plans: identity,
+      layerTensors: async (i) => {
+        const merged = mergedLayerWeights(student.weights.layers[i], lora.layers[i], lora.config);
+        return new Map(lora.layers[i].map((ad) => [ad.weight, merged.get(ad.weight)!]));
+      },
+      json: () => record,
+    });
+    if (adapterFolder) {
+      await writePeftAdapter(adapterFolder.stagingDir, lora, req.model);
+      await adapterFolder.commit();
+    }
+  } catch (error) {
+    await adapterFolder?.discard();
+    throw error;
+  } finally {
+    await checkpoint.store.close();
+  }
+  return { steps, tokens, labelledTokens: labelled, lossFirst: curve[0], lossLast: curve[curve.length - 1], record };
+}
