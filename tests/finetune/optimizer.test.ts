@@ -62,7 +62,7 @@ async function train(dir: string, lora: LoraState, steps: TrainingExample[][][],
   const { weights } = await loadModelWeights(dir);
   const engine = new GradientEngine(weights, lora, { loss: { temperature: 1, ceMix: 0 }, session: { threads: 1 } });
   const trainer = new Trainer(engine, lora, opts);
-  const losses = [];
+  const losses: number[] = [];
   try {
     for (const s of steps) losses.push((await trainer.step(s)).loss);
   } finally {
@@ -115,7 +115,7 @@ test('same seed, same data: bit-identical adapters', async () => {
   const dir = await fixtureDir('llama-mha');
   const steps = plan(await examples(dir, 6), 3);
   const opts: OptimizerOptions = { lr: 1e-2, warmup: 1, schedule: 'cosine', totalSteps: 3, weightDecay: 0.01, gradClip: 1 };
-  const runs = [];
+  const runs: Float32Array[][] = [];
   for (let i = 0; i < 2; i++) {
     const { weights } = await loadModelWeights(dir);
     const lora = initLora(weights.spec, { rank: 4, alpha: 8, targets: ['q', 'v', 'down'] }, 11);
