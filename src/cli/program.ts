@@ -123,6 +123,9 @@ export function buildProgram(): Command {
     .option('--seq-len <n>', 'longest training sequence, and the padded size of one micro-batch', positiveInt, 512)
     .option('--seed <n>', 'seed for the adapters\' initialisation and the data order', nonNegativeInt, 0)
     .option('--save-adapter <dir>', 'also write the adapters as a peft adapter folder (PeftModel.from_pretrained loads it on --model)')
+    .option('--checkpoint-every <n>', 'save a resumable training checkpoint every N steps (SIGINT/SIGTERM always save one)', positiveInt)
+    .option('--checkpoint-dir <dir>', 'where the training checkpoint goes (default: <out>.train-state; deleted once --out is written)')
+    .option('--resume', 'continue from the training checkpoint (same command and settings)')
     .option('--force', 'replace existing output folders')
     .option('--json', 'print a JSON summary for scripts')
     .action(async (opts) => {

@@ -4,7 +4,7 @@
  * the input's dtype, with a finetune record in amp_prune.json; optionally the adapters as a peft
  * folder too. Outputs are staged and renamed into place; the input is never modified.
  */
-import { readFile } from 'node:fs/promises';
+import { readFile, rm } from 'node:fs/promises';
 import path from 'node:path';
 import { openCheckpoint } from '../engine/checkpoint.js';
 import type { SessionOptions } from '../engine/session.js';
@@ -19,7 +19,9 @@ import type { LoraConfig } from './lora.js';
 import { loadModelWeights } from './model-weights.js';
 import { writePeftAdapter } from './peft-adapter.js';
 import type { Schedule } from './schedule.js';
-import { Trainer } from './trainer.js';
+import { loraParams, Trainer } from './trainer.js';
+import { loadTrainState, saveTrainState } from './train-state.js';
+import type { TrainProgress } from './train-state.js';
 import type { StepResult } from './trainer.js';
 
 export interface FinetuneRequest {
@@ -46,8 +48,16 @@ export interface FinetuneRequest {
   /** Also write the adapters as a peft folder here. */
   adapterDir?: string;
   force?: boolean;
+  /** Save a resumable training checkpoint every N steps (0 = only when stopped). */
+  checkpointEvery?: number;
+  /** Where the training checkpoint goes; default `<out>.train-state`. Deleted once the output is written. */
+  checkpointDir?: string;
+  /** Continue from the checkpoint in checkpointDir. */
+  resume?: boolean;
+  /** Polled after every step: true = save the checkpoint and stop (SIGINT / SIGTERM). */
+  shouldStop?: () => boolean;
   session?: SessionOptions;
-  onStart?: (steps: number) => void;
+  onStart?: (steps: number, done: number) => void;
   onStep?: (result: StepResult, step: number) => void;
 }
 
@@ -61,6 +71,20 @@ export interface FinetuneSummary {
 }
 
 const RECORD_FILE = 'amp_prune.json';
+
+/** Training was stopped on request; its state is saved for --resume. */
+export class TrainingInterrupted extends UserError {
+  constructor(
+    readonly step: number,
+    readonly steps: number,
+    readonly checkpointDir: string,
+  ) {
+    super(`interrupted after step ${step} of ${steps}; training state saved in ${checkpointDir}; run the same command with --resume to continue`);
+    this.name = 'TrainingInterrupted';
+  }
+}
+
+export const defaultCheckpointDir = (out: string): string => `${out.replace(/[\\/]+$/, '')}.train-state`;
 
 async function readRecord(dir: string): Promise<Record<string, unknown>> {
   try {
@@ -84,28 +108,50 @@ export async function finetune(req: FinetuneRequest): Promise<FinetuneSummary> {
   const steps = req.steps ?? Math.max(1, Math.ceil((req.tokens ?? dataTokens) / req.batchTokens));
   const lora = initLora(spec, req.lora, req.seed);
 
+  const checkpointDir = req.checkpointDir ?? defaultCheckpointDir(req.out);
+  const fingerprint = {
+    model: path.resolve(req.model),
+    data: data.sha256,
+    teacher: req.teacher ? path.resolve(req.teacher) : null,
+    temperature: req.temperature,
+    ceMix: req.ceMix,
+    lora: { rank: req.lora.rank, alpha: req.lora.alpha, targets: [...req.lora.targets] },
+    optimizer: { lr: req.lr, warmup: req.warmup, schedule: req.schedule, weightDecay: req.weightDecay, gradClip: req.gradClip },
+    batchTokens: req.batchTokens,
+    seqLen: req.seqLen,
+    seed: req.seed,
+    steps,
+  };
+  const params = loraParams(lora);
+  let progress: TrainProgress = { step: 0, tokens: 0, labelled: 0, curve: [] };
+  let optimizerState;
+  if (req.resume) ({ progress, optimizer: optimizerState } = await loadTrainState(checkpointDir, fingerprint, params));
+
   const engine = new GradientEngine(student.weights, lora, {
     loss: { temperature: req.temperature, ceMix: req.ceMix },
     teacher: teacher?.weights,
     session: req.session,
   });
-  const trainer = new Trainer(engine, lora, { lr: req.lr, warmup: req.warmup, schedule: req.schedule, totalSteps: steps, weightDecay: req.weightDecay, gradClip: req.gradClip });
+  const trainer = new Trainer(engine, lora, { lr: req.lr, warmup: req.warmup, schedule: req.schedule, totalSteps: steps, weightDecay: req.weightDecay, gradClip: req.gradClip }, optimizerState);
   const sampler = new StepSampler(data.examples, req.batchTokens, req.seqLen, req.seed);
-  const curve: number[] = [];
-  let tokens = 0;
-  let labelled = 0;
-  req.onStart?.(steps);
+  for (let s = 0; s < progress.step; s++) sampler.nextStep(); // the seeded order, replayed up to where the run stopped
+  const save = () => saveTrainState(checkpointDir, { fingerprint, progress, params, optimizer: trainer.optimizer.state });
+  req.onStart?.(steps, progress.step);
   try {
-    for (let s = 0; s < steps; s++) {
+    while (progress.step < steps) {
       const result = await trainer.step(sampler.nextStep(), tokenizer.padId ?? 0);
-      curve.push(result.loss);
-      tokens += result.tokens;
-      labelled += result.labelled;
-      req.onStep?.(result, s + 1);
+      progress = { step: progress.step + 1, tokens: progress.tokens + result.tokens, labelled: progress.labelled + result.labelled, curve: [...progress.curve, result.loss] };
+      req.onStep?.(result, progress.step);
+      if (progress.step < steps && req.shouldStop?.()) {
+        await save();
+        throw new TrainingInterrupted(progress.step, steps, checkpointDir);
+      }
+      if (req.checkpointEvery && progress.step % req.checkpointEvery === 0 && progress.step < steps) await save();
     }
   } finally {
     await engine.close();
   }
+  const { curve, tokens, labelled } = progress;
 
   const record = {
     ...(await readRecord(req.model)),
@@ -155,5 +201,6 @@ export async function finetune(req: FinetuneRequest): Promise<FinetuneSummary> {
   } finally {
     await checkpoint.store.close();
   }
+  await rm(checkpointDir, { recursive: true, force: true }); // the output holds everything now
   return { steps, tokens, labelledTokens: labelled, lossFirst: curve[0], lossLast: curve[curve.length - 1], record };
 }

@@ -29,6 +29,9 @@ export interface FinetuneFlags {
   temperature: number;
   ceMix: number;
   saveAdapter?: string;
+  checkpointEvery?: number;
+  checkpointDir?: string;
+  resume?: boolean;
   force?: boolean;
   json?: boolean;
 }
@@ -43,9 +46,9 @@ function trainingBar() {
   let started = 0;
   let tokens = 0;
   return {
-    start(total: number) {
+    start(total: number, done: number) {
       started = performance.now();
-      bar.start(total, 0, { loss: '-', tps: '-' });
+      bar.start(total, done, { loss: '-', tps: '-' });
     },
     step(loss: number, stepTokens: number) {
       tokens += stepTokens;
@@ -64,6 +67,16 @@ export async function finetuneCommand(flags: FinetuneFlags, global: GlobalOption
   if (flags.ceMix > 0 && !flags.teacher) throw new UserError('--ce-mix mixes cross-entropy into distillation: it needs --teacher');
   if (flags.steps !== undefined && flags.tokens !== undefined) throw new UserError('give --steps or --tokens, not both');
   const bar = trainingBar();
+  // The first SIGINT/SIGTERM stops after the current step and saves a resumable checkpoint;
+  // a second one ends the process at once (nothing is written to --out either way).
+  let stopRequested = false;
+  const onSignal = (signal: NodeJS.Signals) => {
+    if (stopRequested) process.exit(130);
+    stopRequested = true;
+    process.stderr.write(`\n${signal}: stopping after this step and saving the training state\n`);
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
   let summary;
   try {
     summary = await finetune({
@@ -85,13 +98,19 @@ export async function finetuneCommand(flags: FinetuneFlags, global: GlobalOption
       temperature: flags.temperature,
       ceMix: flags.ceMix,
       adapterDir: flags.saveAdapter,
+      checkpointEvery: flags.checkpointEvery,
+      checkpointDir: flags.checkpointDir,
+      resume: flags.resume,
+      shouldStop: () => stopRequested,
       force: flags.force,
       session: { device: parseDevice(global.device), threads: global.threads },
-      onStart: (steps) => bar.start(steps),
+      onStart: (steps, done) => bar.start(steps, done),
       onStep: (r) => bar.step(r.loss, r.tokens),
     });
   } finally {
     bar.stop();
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
   }
   if (flags.json) {
     process.stdout.write(`${JSON.stringify({ out: flags.out, adapter: flags.saveAdapter ?? null, steps: summary.steps, tokens: summary.tokens, labelledTokens: summary.labelledTokens, lossFirst: summary.lossFirst, lossLast: summary.lossLast })}\n`);
