@@ -1,0 +1,171 @@
+/**
+ * One decoder layer's backward pass as an ONNX graph. It recomputes the layer's forward from the
+ * saved input (so training keeps only each layer's input, plus one layer's activations at a time),
+ * then walks back: given dL/d(output) it returns dL/d(input) and dL/dA, dL/dB of every LoRA adapter.
+ *
+ * The frozen weights enter as graph inputs already merged with their adapters (W' = W + s·B·A, what
+ * the forward ran with), and A, B as extra inputs for their own gradients. Layout mirrors
+ * src/engine/layer.ts: hidden states as [N = B·T, d], attention as [B, kv_heads, group, T, head_dim].
+ *
+ *   hidden, grad_out, attn_bias, cos, sin, weights, lora_a.*, lora_b.* ─▶ grad_hidden, grad_a.*, grad_b.*
+ */
+import type { ArchSpec, LayerWeightName } from '../arch/spec.js';
+import { ElemType, GraphBuilder, int, ints } from '../engine/graph.js';
+import { VERSION } from '../engine/model.js';
+import { activation } from '../engine/ops/activation.js';
+import { linear } from '../engine/ops/linear.js';
+import { applyRope } from '../engine/ops/rope.js';
+import { activationDerivative, linearBackward, normBackward, normForward, softmaxBackward } from './grad-ops.js';
+import type { LinearBackward, LoraValues } from './grad-ops.js';
+
+export const loraInputName = (which: 'a' | 'b', weight: LayerWeightName): string => `lora_${which}.${weight}`;
+export const loraGradName = (which: 'a' | 'b', weight: LayerWeightName): string => `grad_${which}.${weight}`;
+
+export interface BackwardGraphOptions {
+  /** Adapted weights of this layer. */
+  adapted: readonly { weight: LayerWeightName; shape: readonly number[] }[];
+  rank: number;
+  scale: number;
+}
+
+export function buildLayerBackwardGraph(spec: ArchSpec, layer: number, opts: BackwardGraphOptions): Uint8Array {
+  const shape = spec.layers[layer];
+  const { heads, kvHeads } = shape;
+  const d = spec.hidden;
+  const dh = spec.headDim;
+  const group = heads / kvHeads;
+  const g = new GraphBuilder(`amp-prune-layer-backward-${heads}h-${kvHeads}kv-${shape.intermediate}i`);
+  const half = spec.rope.rotaryDim / 2;
+
+  const hiddenIn = g.input('hidden', ElemType.FLOAT, ['batch', 'seq', d]);
+  const gradOut = g.input('grad_out', ElemType.FLOAT, ['batch', 'seq', d]);
+  const attnBias = g.input('attn_bias', ElemType.FLOAT, ['batch', 1, 1, 'seq', 'seq']);
+  const cos = g.input('cos', ElemType.FLOAT, ['batch', 1, 'seq', half]);
+  const sin = g.input('sin', ElemType.FLOAT, ['batch', 1, 'seq', half]);
+  const weights = new Map(spec.layerWeights(layer).map((w) => [w.name, g.input(w.name, ElemType.FLOAT, w.shape)]));
+  const lora = new Map<LayerWeightName, LoraValues>();
+  for (const { weight, shape: [out, inF] } of opts.adapted) {
+    lora.set(weight, {
+      a: g.input(loraInputName('a', weight), ElemType.FLOAT, [opts.rank, inF]),
+      b: g.input(loraInputName('b', weight), ElemType.FLOAT, [out, opts.rank]),
+      scale: opts.scale,
+    });
+  }
+  const need = (n: LayerWeightName): string => {
+    const w = weights.get(n);
+    if (!w) throw new Error(`layer ${layer}: missing weight ${n}`);
+    return w;
+  };
+  const grads: { weight: LayerWeightName; result: LinearBackward }[] = [];
+  /** Backward of projection `name` (q, k, ...), collecting its LoRA gradients. */
+  const projBack = (name: string, x: string, dy: string): string => {
+    const weight = `${name}.weight` as LayerWeightName;
+    const result = linearBackward(g, `/bwd/${name}_proj`, x, dy, need(weight), lora.get(weight));
+    if (result.dA) grads.push({ weight, result });
+    return result.dx;
+  };
+  const proj = (name: string, x: string) => linear(g, `/fwd/${name}_proj`, x, need(`${name}.weight` as LayerWeightName), weights.get(`${name}.bias` as LayerWeightName));
+  const normFwd = (prefix: 'attn_norm' | 'mlp_norm' | 'q_norm' | 'k_norm', x: string, kind = spec.norm.kind) =>
+    normForward(g, kind, `/fwd/${prefix}`, x, need(`${prefix}.weight`), weights.get(`${prefix}.bias`), spec.norm.eps);
+
+  const shapeOf = g.op('/shape/Shape', 'Shape', [hiddenIn]);
+  const batchSeq = g.op('/shape/Slice', 'Slice', [shapeOf, g.i64([0]), g.i64([2])]);
+  const x = g.op('/flatten/Reshape', 'Reshape', [hiddenIn, g.i64([-1, d])]);
+  const dy = g.op('/flatten/grad/Reshape', 'Reshape', [gradOut, g.i64([-1, d])]);
+
+  // [N, n·dh] <-> [B, n, T, dh]
+  const toHeads = (path: string, v: string, n: number) => {
+    const target = g.op(`${path}/shape/Concat`, 'Concat', [batchSeq, g.i64([n, dh])], { axis: int(0) });
+    return g.op(`${path}/Transpose`, 'Transpose', [g.op(`${path}/Reshape`, 'Reshape', [v, target])], { perm: ints([0, 2, 1, 3]) });
+  };
+  const fromHeads = (path: string, v: string, n: number) =>
+    g.op(`${path}/Reshape`, 'Reshape', [g.op(`${path}/Transpose`, 'Transpose', [v], { perm: ints([0, 2, 1, 3]) }), g.i64([-1, n * dh])]);
+  const swapLast = (path: string, v: string) => g.op(`${path}/Transpose`, 'Transpose', [v], { perm: ints([0, 1, 2, 4, 3]) });
+
+  // ---- forward, keeping what the backward reads
+  const attnNorm = normFwd('attn_norm', x);
+  const h = attnNorm.out;
+  let q = toHeads('/fwd/q', proj('q', h), heads);
+  let k = toHeads('/fwd/k', proj('k', h), kvHeads);
+  const v = toHeads('/fwd/v', proj('v', h), kvHeads);
+  const qNorm = spec.qkNorm ? normFwd('q_norm', q, spec.qkNorm) : undefined;
+  const kNorm = spec.qkNorm ? normFwd('k_norm', k, spec.qkNorm) : undefined;
+  if (qNorm && kNorm) {
+    q = qNorm.out;
+    k = kNorm.out;
+  }
+  const qr = applyRope(g, '/fwd/q_rope', q, cos, sin, spec.rope.rotaryDim, dh);
+  const kr = applyRope(g, '/fwd/k_rope', k, cos, sin, spec.rope.rotaryDim, dh);
+  const q5 = g.op('/fwd/q/group/Reshape', 'Reshape', [qr, g.i64([0, kvHeads, group, -1, dh])]); // [B, kv, G, T, dh]
+  const k5 = g.op('/fwd/k/group/Unsqueeze', 'Unsqueeze', [kr, g.i64([2])]); // [B, kv, 1, T, dh]
+  const v5 = g.op('/fwd/v/group/Unsqueeze', 'Unsqueeze', [v, g.i64([2])]);
+  const attnScale = 1 / Math.sqrt(dh);
+  const scores = g.op('/fwd/scores/Mul', 'Mul', [g.op('/fwd/scores/MatMul', 'MatMul', [q5, swapLast('/fwd/k/group', k5)]), g.f32(attnScale)]);
+  const probs = g.op('/fwd/Softmax', 'Softmax', [g.op('/fwd/scores/Add', 'Add', [scores, attnBias])], { axis: int(-1) });
+  const ctx5 = g.op('/fwd/context/MatMul', 'MatMul', [probs, v5]);
+  const oIn = fromHeads('/fwd/context', g.op('/fwd/context/heads/Reshape', 'Reshape', [ctx5, g.i64([0, heads, -1, dh])]), heads);
+  const attnOut = proj('o', oIn);
+  const mlpNorm = spec.parallelResidual ? undefined : normFwd('mlp_norm', g.op('/fwd/attn/residual/Add', 'Add', [x, attnOut]));
+  const mlpIn = mlpNorm ? mlpNorm.out : h;
+  let gate: string | undefined;
+  let up: string;
+  let act: string;
+  let mlpHidden: string;
+  if (spec.gatedMlp) {
+    gate = proj('gate', mlpIn);
+    up = proj('up', mlpIn);
+    act = activation(g, spec.activation, '/fwd/act', gate);
+    mlpHidden = g.op('/fwd/gated/Mul', 'Mul', [act, up]);
+  } else {
+    up = proj('up', mlpIn);
+    act = activation(g, spec.activation, '/fwd/act', up);
+    mlpHidden = act;
+  }
+
+  // ---- backward
+  const dMlpHidden = projBack('down', mlpHidden, dy);
+  let dMlpIn: string;
+  if (gate) {
+    const dAct = g.op('/bwd/gated/act/Mul', 'Mul', [dMlpHidden, up]);
+    const dUp = g.op('/bwd/gated/up/Mul', 'Mul', [dMlpHidden, act]);
+    const dGate = g.op('/bwd/act/Mul', 'Mul', [dAct, activationDerivative(g, spec.activation, '/bwd/act/deriv', gate)]);
+    dMlpIn = g.op('/bwd/mlp_in/Add', 'Add', [projBack('gate', mlpIn, dGate), projBack('up', mlpIn, dUp)]);
+  } else {
+    const dUp = g.op('/bwd/act/Mul', 'Mul', [dMlpHidden, activationDerivative(g, spec.activation, '/bwd/act/deriv', up)]);
+    dMlpIn = projBack('up', mlpIn, dUp);
+  }
+  // the gradient reaching the attention block's output (and, through the residual, the input)
+  const dResidual = mlpNorm ? g.op('/bwd/mlp_norm/residual/Add', 'Add', [dy, normBackward(g, spec.norm.kind, '/bwd/mlp_norm', mlpNorm, dMlpIn)]) : dy;
+  const dOIn = projBack('o', oIn, dResidual);
+
+  const dCtx5 = g.op('/bwd/context/group/Reshape', 'Reshape', [toHeads('/bwd/context', dOIn, heads), g.i64([0, kvHeads, group, -1, dh])]);
+  const dProbs = g.op('/bwd/probs/MatMul', 'MatMul', [dCtx5, swapLast('/bwd/v5', v5)]);
+  // K and V are shared by the group's query heads: their gradients sum over the group axis
+  const sumGroup = (path: string, t: string) => g.op(`${path}/ReduceSum`, 'ReduceSum', [t, g.i64([2])], { keepdims: int(0) });
+  const dV = sumGroup('/bwd/v/group', g.op('/bwd/v/MatMul', 'MatMul', [swapLast('/bwd/probs', probs), dCtx5]));
+  const dScores = g.op('/bwd/scores/Mul', 'Mul', [softmaxBackward(g, '/bwd/softmax', probs, dProbs), g.f32(attnScale)]);
+  const dQ5 = g.op('/bwd/q/MatMul', 'MatMul', [dScores, k5]);
+  const dK = sumGroup('/bwd/k/group', g.op('/bwd/k/MatMul', 'MatMul', [swapLast('/bwd/scores', dScores), q5]));
+  // RoPE is a rotation: its transpose rotates by −θ
+  const negSin = g.op('/bwd/rope/Neg', 'Neg', [sin]);
+  let dQ = applyRope(g, '/bwd/q_rope', g.op('/bwd/q/heads/Reshape', 'Reshape', [dQ5, g.i64([0, heads, -1, dh])]), cos, negSin, spec.rope.rotaryDim, dh);
+  let dKr = applyRope(g, '/bwd/k_rope', dK, cos, negSin, spec.rope.rotaryDim, dh);
+  if (qNorm && kNorm) {
+    dQ = normBackward(g, spec.qkNorm!, '/bwd/q_norm', qNorm, dQ);
+    dKr = normBackward(g, spec.qkNorm!, '/bwd/k_norm', kNorm, dKr);
+  }
+  let dH = g.op('/bwd/qkv/Add', 'Add', [
+    g.op('/bwd/qk/Add', 'Add', [projBack('q', h, fromHeads('/bwd/q', dQ, heads)), projBack('k', h, fromHeads('/bwd/k', dKr, kvHeads))]),
+    projBack('v', h, fromHeads('/bwd/v', dV, kvHeads)),
+  ]);
+  if (!mlpNorm) dH = g.op('/bwd/parallel/Add', 'Add', [dH, dMlpIn]);
+  const dX = g.op('/bwd/residual/Add', 'Add', [dResidual, normBackward(g, spec.norm.kind, '/bwd/attn_norm', attnNorm, dH)]);
+
+  g.output(g.op('/bwd/unflatten/Reshape', 'Reshape', [dX, shapeOf]), 'grad_hidden', ElemType.FLOAT, ['batch', 'seq', d]);
+  for (const { weight, result } of grads) {
+    const { shape: [out, inF] } = opts.adapted.find((a) => a.weight === weight)!;
+    g.output(result.dA!, loraGradName('a', weight), ElemType.FLOAT, [opts.rank, inF]);
+    g.output(result.dB!, loraGradName('b', weight), ElemType.FLOAT, [out, opts.rank]);
+  }
+  return g.toBytes(VERSION);
+}

@@ -1,0 +1,206 @@
+/**
+ * `finetune`: LoRA recovery training of a (pruned) model, optionally distilled from a teacher (the
+ * dense model), then the adapters merged into the weights and written as a standard checkpoint in
+ * the input's dtype, with a finetune record in amp_prune.json; optionally the adapters as a peft
+ * folder too. Outputs are staged and renamed into place; the input is never modified.
+ */
+import { readFile, rm } from 'node:fs/promises';
+import path from 'node:path';
+import { openCheckpoint } from '../engine/checkpoint.js';
+import type { SessionOptions } from '../engine/session.js';
+import { FileError, UserError } from '../errors.js';
+import { StagedFolder } from '../export/staged-folder.js';
+import { loadTokenizer } from '../io/tokenizer.js';
+import { writePrunedCheckpoint } from '../prune/write-pass.js';
+import { loadTrainingData, StepSampler } from './data.js';
+import { GradientEngine } from './gradients.js';
+import { initLora, mergedLayerWeights } from './lora.js';
+import type { LoraConfig } from './lora.js';
+import { loadModelWeights } from './model-weights.js';
+import { writePeftAdapter } from './peft-adapter.js';
+import type { Schedule } from './schedule.js';
+import { loraParams, Trainer } from './trainer.js';
+import { loadTrainState, saveTrainState } from './train-state.js';
+import type { TrainProgress } from './train-state.js';
+import type { StepResult } from './trainer.js';
+
+export interface FinetuneRequest {
+  model: string;
+  out: string;
+  data: string;
+  teacher?: string;
+  /** Optimizer steps; default: enough for `tokens`, or one pass over the data. */
+  steps?: number;
+  tokens?: number;
+  lora: LoraConfig;
+  lr: number;
+  warmup: number;
+  schedule: Schedule;
+  weightDecay: number;
+  gradClip: number;
+  /** Tokens per optimizer step (accumulated over micro-batches). */
+  batchTokens: number;
+  /** Longest training sequence, and the padded size of one micro-batch. */
+  seqLen: number;
+  seed: number;
+  temperature: number;
+  ceMix: number;
+  /** Also write the adapters as a peft folder here. */
+  adapterDir?: string;
+  force?: boolean;
+  /** Save a resumable training checkpoint every N steps (0 = only when stopped). */
+  checkpointEvery?: number;
+  /** Where the training checkpoint goes; default `<out>.train-state`. Deleted once the output is written. */
+  checkpointDir?: string;
+  /** Continue from the checkpoint in checkpointDir. */
+  resume?: boolean;
+  /** Polled after every step: true = save the checkpoint and stop (SIGINT / SIGTERM). */
+  shouldStop?: () => boolean;
+  session?: SessionOptions;
+  onStart?: (steps: number, done: number) => void;
+  onStep?: (result: StepResult, step: number) => void;
+}
+
+export interface FinetuneSummary {
+  steps: number;
+  tokens: number;
+  labelledTokens: number;
+  lossFirst: number;
+  lossLast: number;
+  record: Record<string, unknown>;
+}
+
+const RECORD_FILE = 'amp_prune.json';
+
+/** Training was stopped on request; its state is saved for --resume. */
+export class TrainingInterrupted extends UserError {
+  constructor(
+    readonly step: number,
+    readonly steps: number,
+    readonly checkpointDir: string,
+  ) {
+    super(`interrupted after step ${step} of ${steps}; training state saved in ${checkpointDir}; run the same command with --resume to continue`);
+    this.name = 'TrainingInterrupted';
+  }
+}
+
+export const defaultCheckpointDir = (out: string): string => `${out.replace(/[\\/]+$/, '')}.train-state`;
+
+async function readRecord(dir: string): Promise<Record<string, unknown>> {
+  try {
+    return JSON.parse(await readFile(path.join(dir, RECORD_FILE), 'utf8')) as Record<string, unknown>;
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return {};
+    throw new FileError(path.join(dir, RECORD_FILE), 'not valid JSON');
+  }
+}
+
+export async function finetune(req: FinetuneRequest): Promise<FinetuneSummary> {
+  const student = await loadModelWeights(req.model);
+  const spec = student.weights.spec;
+  const teacher = req.teacher ? await loadModelWeights(req.teacher) : undefined;
+  if (teacher && teacher.weights.spec.vocab !== spec.vocab) {
+    throw new UserError(`--teacher ${req.teacher}: vocabulary ${teacher.weights.spec.vocab} differs from the model's ${spec.vocab}; distillation needs the same tokenizer`);
+  }
+  const tokenizer = await loadTokenizer(req.model);
+  const data = await loadTrainingData(req.data, tokenizer, req.seqLen);
+  const dataTokens = data.examples.reduce((n, e) => n + e.ids.length, 0);
+  const steps = req.steps ?? Math.max(1, Math.ceil((req.tokens ?? dataTokens) / req.batchTokens));
+  const lora = initLora(spec, req.lora, req.seed);
+
+  const checkpointDir = req.checkpointDir ?? defaultCheckpointDir(req.out);
+  const fingerprint = {
+    model: path.resolve(req.model),
+    data: data.sha256,
+    teacher: req.teacher ? path.resolve(req.teacher) : null,
+    temperature: req.temperature,
+    ceMix: req.ceMix,
+    lora: { rank: req.lora.rank, alpha: req.lora.alpha, targets: [...req.lora.targets] },
+    optimizer: { lr: req.lr, warmup: req.warmup, schedule: req.schedule, weightDecay: req.weightDecay, gradClip: req.gradClip },
+    batchTokens: req.batchTokens,
+    seqLen: req.seqLen,
+    seed: req.seed,
+    steps,
+  };
+  const params = loraParams(lora);
+  let progress: TrainProgress = { step: 0, tokens: 0, labelled: 0, curve: [] };
+  let optimizerState;
+  if (req.resume) ({ progress, optimizer: optimizerState } = await loadTrainState(checkpointDir, fingerprint, params));
+
+  const engine = new GradientEngine(student.weights, lora, {
+    loss: { temperature: req.temperature, ceMix: req.ceMix },
+    teacher: teacher?.weights,
+    session: req.session,
+  });
+  const trainer = new Trainer(engine, lora, { lr: req.lr, warmup: req.warmup, schedule: req.schedule, totalSteps: steps, weightDecay: req.weightDecay, gradClip: req.gradClip }, optimizerState);
+  const sampler = new StepSampler(data.examples, req.batchTokens, req.seqLen, req.seed);
+  for (let s = 0; s < progress.step; s++) sampler.nextStep(); // the seeded order, replayed up to where the run stopped
+  const save = () => saveTrainState(checkpointDir, { fingerprint, progress, params, optimizer: trainer.optimizer.state });
+  req.onStart?.(steps, progress.step);
+  try {
+    while (progress.step < steps) {
+      const result = await trainer.step(sampler.nextStep(), tokenizer.padId ?? 0);
+      progress = { step: progress.step + 1, tokens: progress.tokens + result.tokens, labelled: progress.labelled + result.labelled, curve: [...progress.curve, result.loss] };
+      req.onStep?.(result, progress.step);
+      if (progress.step < steps && req.shouldStop?.()) {
+        await save();
+        throw new TrainingInterrupted(progress.step, steps, checkpointDir);
+      }
+      if (req.checkpointEvery && progress.step % req.checkpointEvery === 0 && progress.step < steps) await save();
+    }
+  } finally {
+    await engine.close();
+  }
+  const { curve, tokens, labelled } = progress;
+
+  const record = {
+    ...(await readRecord(req.model)),
+    finetune: {
+      base: req.model,
+      data: { source: data.source, format: data.format, sha256: data.sha256, records: data.records, sequences: data.examples.length },
+      teacher: req.teacher ? { model: req.teacher, temperature: req.temperature, ceMix: req.ceMix } : null,
+      loss: req.teacher ? 'kd' : 'ce',
+      lora: { rank: req.lora.rank, alpha: req.lora.alpha, targets: [...req.lora.targets] },
+      optimizer: { name: 'adamw', lr: req.lr, warmup: req.warmup, schedule: req.schedule, weightDecay: req.weightDecay, gradClip: req.gradClip },
+      batchTokens: req.batchTokens,
+      seqLen: req.seqLen,
+      seed: req.seed,
+      steps,
+      tokens,
+      labelledTokens: labelled,
+      lossCurve: curve,
+    },
+  };
+
+  const checkpoint = await openCheckpoint(req.model);
+  const adapterFolder = req.adapterDir ? await StagedFolder.create(req.adapterDir, { force: req.force, inputDir: req.model }) : undefined;
+  try {
+    const identity = spec.layers.map((l) => ({
+      heads: [...Array(l.heads).keys()],
+      kvHeads: [...Array(l.kvHeads).keys()],
+      neurons: [...Array(l.intermediate).keys()],
+    }));
+    await writePrunedCheckpoint(checkpoint, {
+      outDir: req.out,
+      force: req.force ?? false,
+      outConfig: checkpoint.config,
+      plans: identity,
+      layerTensors: async (i) => {
+        const merged = mergedLayerWeights(student.weights.layers[i], lora.layers[i], lora.config);
+        return new Map(lora.layers[i].map((ad) => [ad.weight, merged.get(ad.weight)!]));
+      },
+      json: () => record,
+    });
+    if (adapterFolder) {
+      await writePeftAdapter(adapterFolder.stagingDir, lora, req.model);
+      await adapterFolder.commit();
+    }
+  } catch (error) {
+    await adapterFolder?.discard();
+    throw error;
+  } finally {
+    await checkpoint.store.close();
+  }
+  await rm(checkpointDir, { recursive: true, force: true }); // the output holds everything now
+  return { steps, tokens, labelledTokens: labelled, lossFirst: curve[0], lossLast: curve[curve.length - 1], record };
+}

@@ -1,0 +1,174 @@
+/**
+ * Loss and LoRA gradients for one batch: the forward streams the layers (engine LayerRunner, with
+ * the adapters merged into the weights) and keeps each layer's input; the loss graph turns the last
+ * hidden state into the loss and its gradient, chunk by chunk of tokens; then each layer's
+ * backward graph runs, last layer first, and hands the gradient to the layer below.
+ */
+import type { ArchSpec, GlobalWeightName, LayerWeightName } from '../arch/spec.js';
+import type { TokenBatch } from '../engine/batch.js';
+import { embed, LayerRunner } from '../engine/layer-runner.js';
+import { PreparedBatch } from '../engine/prepared-batch.js';
+import { OrtSession } from '../engine/session.js';
+import type { FeedTensor, SessionOptions } from '../engine/session.js';
+import { buildLayerBackwardGraph, loraGradName, loraInputName } from './backward-graph.js';
+import { loraScale, mergedLayerWeights } from './lora.js';
+import type { LoraState } from './lora.js';
+import { buildLossGraph, headInputName, headWeights } from './loss-graph.js';
+import type { LossOptions } from './loss-graph.js';
+
+/** A model's weights held in memory as float32, by logical name. */
+export interface ModelWeights {
+  spec: ArchSpec;
+  globals: Map<GlobalWeightName, Float32Array>;
+  layers: Map<LayerWeightName, Float32Array>[];
+}
+
+/** What the loss sees of a batch: per position, the token expected next and its weight (0 = not in the loss). */
+export interface LossTargets {
+  /** [B·T] */
+  ids: Int32Array;
+  /** [B·T] */
+  weight: Float32Array;
+}
+
+/** Gradients of every adapter, shaped like LoraState.layers. */
+export type LoraGrads = { a: Float32Array; b: Float32Array }[][];
+
+export function zeroGrads(lora: LoraState): LoraGrads {
+  return lora.layers.map((layer) => layer.map((ad) => ({ a: new Float32Array(ad.a.length), b: new Float32Array(ad.b.length) })));
+}
+
+export interface GradientOptions {
+  loss: LossOptions;
+  teacher?: ModelWeights;
+  /** Tokens per loss-graph call: bounds the [tokens × vocab] buffers inside onnxruntime. */
+  chunkTokens?: number;
+  session?: SessionOptions;
+}
+
+const DEFAULT_CHUNK = 256;
+
+export class GradientEngine {
+  private readonly runner: LayerRunner;
+  private readonly teacherRunner?: LayerRunner;
+  private readonly backward = new Map<string, Promise<OrtSession>>();
+  private loss?: Promise<OrtSession>;
+
+  constructor(
+    readonly student: ModelWeights,
+    readonly lora: LoraState,
+    private readonly opts: GradientOptions,
+  ) {
+    this.runner = new LayerRunner(student.spec, opts.session);
+    if (opts.teacher) this.teacherRunner = new LayerRunner(opts.teacher.spec, opts.session);
+  }
+
+  private backwardSession(layer: number): Promise<OrtSession> {
+    const spec = this.student.spec;
+    const shape = spec.layers[layer];
+    const adapted = this.lora.layers[layer].map((ad) => ({ weight: ad.weight, shape: [ad.outFeatures, ad.inFeatures] }));
+    const key = `${shape.heads}/${shape.kvHeads}/${shape.intermediate}/${adapted.map((a) => a.weight).join(',')}`;
+    let s = this.backward.get(key);
+    if (!s) {
+      const graph = buildLayerBackwardGraph(spec, layer, { adapted, rank: this.lora.config.rank, scale: loraScale(this.lora.config) });
+      s = OrtSession.create(graph, this.opts.session);
+      this.backward.set(key, s);
+    }
+    return s;
+  }
+
+  private lossSession(): Promise<OrtSession> {
+    this.loss ??= OrtSession.create(buildLossGraph(this.student.spec, { ...this.opts.loss, teacher: this.opts.teacher?.spec }), this.opts.session);
+    return this.loss;
+  }
+
+  /** Last hidden state of `model` on the batch, and (when asked) every layer's input. */
+  private async forward(model: ModelWeights, runner: LayerRunner, tokens: TokenBatch, layerWeights: (i: number) => Map<LayerWeightName, Float32Array>, keep?: Float32Array[]): Promise<Float32Array> {
+    const batch = new PreparedBatch(model.spec, tokens);
+    let hidden = embed(model.globals.get('embed.weight')!, tokens.ids, model.spec.hidden);
+    for (let i = 0; i < model.spec.numLayers; i++) {
+      keep?.push(hidden);
+      hidden = (await runner.run(i, hidden, batch, layerWeights(i))).hidden;
+    }
+    return hidden;
+  }
+
+  /**
+   * Σ_n w_n·ℓ_n over the batch, with its gradient w.r.t. every adapter added into `grads`.
+   * The caller picks the weights (e.g. 1 / tokens in the optimizer step) so accumulation is a sum.
+   */
+  async accumulate(tokens: TokenBatch, targets: LossTargets, grads: LoraGrads): Promise<number> {
+    const { spec } = this.student;
+    const merged = this.student.layers.map((w, i) => mergedLayerWeights(w, this.lora.layers[i], this.lora.config));
+    const inputs: Float32Array[] = [];
+    const last = await this.forward(this.student, this.runner, tokens, (i) => merged[i], inputs);
+    const teacher = this.opts.teacher;
+    const teacherLast = teacher ? await this.forward(teacher, this.teacherRunner!, tokens, (i) => teacher.layers[i]) : undefined;
+
+    const N = tokens.batch * tokens.seqLen;
+    const d = spec.hidden;
+    let grad: Float32Array = new Float32Array(N * d);
+    let lossSum = 0;
+    const lossSession = await this.lossSession();
+    const heads: Record<string, FeedTensor> = {};
+    const addHeads = (model: ModelWeights, role: 'student' | 'teacher') => {
+      const shapes = new Map(model.spec.globalWeights().map((w) => [w.name, w.shape]));
+      for (const n of headWeights(model.spec)) heads[headInputName(role, n)] = { type: 'float32', data: model.globals.get(n)!, dims: shapes.get(n)! };
+    };
+    addHeads(this.student, 'student');
+    if (teacher) addHeads(teacher, 'teacher');
+    const chunk = this.opts.chunkTokens ?? DEFAULT_CHUNK;
+    for (let start = 0; start < N; start += chunk) {
+      const end = Math.min(N, start + chunk);
+      let any = false;
+      for (let n = start; n < end && !any; n++) any = targets.weight[n] !== 0;
+      if (!any) continue; // nothing of this chunk is in the loss: its gradient is zero
+      const rows = end - start;
+      const feeds: Record<string, FeedTensor> = {
+        ...heads,
+        hidden: { type: 'float32', data: last.subarray(start * d, end * d), dims: [rows, d] },
+        targets: { type: 'int64', data: BigInt64Array.from(targets.ids.subarray(start, end), (t) => BigInt(Math.max(t, 0))), dims: [rows] },
+        token_weight: { type: 'float32', data: targets.weight.subarray(start, end), dims: [rows] },
+      };
+      if (teacher) feeds.teacher_hidden = { type: 'float32', data: teacherLast!.subarray(start * teacher.spec.hidden, end * teacher.spec.hidden), dims: [rows, teacher.spec.hidden] };
+      const out = await lossSession.run(feeds);
+      lossSum += out.loss.data[0];
+      grad.set(out.grad_hidden.data, start * d);
+    }
+
+    const batch = new PreparedBatch(spec, tokens);
+    for (let i = spec.numLayers - 1; i >= 0; i--) {
+      const adapters = this.lora.layers[i];
+      const feeds: Record<string, FeedTensor> = {
+        hidden: { type: 'float32', data: inputs[i], dims: [tokens.batch, tokens.seqLen, d] },
+        grad_out: { type: 'float32', data: grad, dims: [tokens.batch, tokens.seqLen, d] },
+        attn_bias: batch.attnBias(spec.slidingWindows[i]),
+        cos: batch.cos,
+        sin: batch.sin,
+      };
+      for (const w of spec.layerWeights(i)) feeds[w.name] = { type: 'float32', data: merged[i].get(w.name)!, dims: w.shape };
+      for (const ad of adapters) {
+        feeds[loraInputName('a', ad.weight)] = { type: 'float32', data: ad.a, dims: [this.lora.config.rank, ad.inFeatures] };
+        feeds[loraInputName('b', ad.weight)] = { type: 'float32', data: ad.b, dims: [ad.outFeatures, this.lora.config.rank] };
+      }
+      const out = await (await this.backwardSession(i)).run(feeds);
+      adapters.forEach((ad, j) => {
+        addInto(grads[i][j].a, out[loraGradName('a', ad.weight)].data);
+        addInto(grads[i][j].b, out[loraGradName('b', ad.weight)].data);
+      });
+      grad = out.grad_hidden.data;
+    }
+    return lossSum;
+  }
+
+  async close(): Promise<void> {
+    await this.runner.close();
+    await this.teacherRunner?.close();
+    for (const s of this.backward.values()) await (await s).release();
+    if (this.loss) await (await this.loss).release();
+  }
+}
+
+function addInto(target: Float32Array, source: Float32Array): void {
+  for (let i = 0; i < target.length; i++) target[i] += source[i];
+}
