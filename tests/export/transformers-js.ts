@@ -46,6 +46,8 @@ export async function loadTjs(dir: string, dtype: 'fp32' | 'fp16' | 'q8'): Promi
       const out = (await model.generate({ input_ids: row(ids), attention_mask: ones(ids.length), max_new_tokens: maxNewTokens, do_sample: false } as never)) as Tensor;
       return Array.from(out.data as BigInt64Array, Number).slice(ids.length);
     },
-    dispose: () => model.dispose(),
+    dispose: async () => {
+      await model.dispose();
+    },
   };
 }
