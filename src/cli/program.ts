@@ -166,6 +166,22 @@ export function buildProgram(): Command {
     });
 
   program
+    .command('run')
+    .description('Generate text from a prompt on amp-prune\'s engine, printing tokens as they come: how to try a (pruned) model in a terminal.')
+    .argument('<model>', 'Hugging Face model folder or .gguf file')
+    .requiredOption('--prompt <text>', 'the prompt (tokenized as transformers does, special tokens included)')
+    .option('--max-new-tokens <n>', 'most tokens to generate (stops earlier at end-of-sequence)', positiveInt, 128)
+    .option('--temperature <t>', 'sampling temperature; 0 = greedy (the most likely token every step)', fraction, 0)
+    .option('--top-p <p>', 'nucleus sampling: draw only from the most likely tokens holding this probability mass', fraction, 1)
+    .option('--seed <n>', 'seed for sampling: the same seed gives the same text', nonNegativeInt, 0)
+    .option('--chat', 'wrap the prompt as one user message in the tokenizer\'s chat template (tokenizer_config.json chat_template or chat_template.jinja)')
+    .option('--json', 'print one JSON object (prompt and generated ids, text, timings) instead of streaming')
+    .action(async (model: string, opts) => {
+      const { runCommand } = await import('./commands/run.js');
+      await runCommand(model, opts, program.opts<GlobalOptions>());
+    });
+
+  program
     .command('report')
     .description('Compare runs (dense vs pruned) in one self-contained HTML page: metrics, parameters, per-layer importance, speed.')
     .argument('<runs...>', 'run records written by `eval --json` (the unpruned model, or else the first, is the baseline)')

@@ -221,6 +221,14 @@ export class ReferenceBatch {
     );
   }
 
+  /** apply_chat_template([{role: user, content: prompt}], add_generation_prompt=True) ids. */
+  chatIds(modelDir: string, prompt: string): Promise<number[]> {
+    return this.enqueue<{ ids: number[] }, number[]>(
+      async () => ['chat', '--model', modelDir, '--prompt', prompt],
+      ({ ids }) => ids,
+    );
+  }
+
   /** Parameter counts of the transformers model (tied weights counted once). */
   params(modelDir: string): Promise<ReferenceParams> {
     return this.enqueue<{ total: number; by_name: Record<string, number> }, ReferenceParams>(
