@@ -183,17 +183,41 @@ export function buildProgram(): Command {
 
   program
     .command('export')
-    .description('Write a LLaMA-family model folder (dense or uniformly pruned) as a GGUF file that llama.cpp loads.')
-    .argument('<model>', 'Hugging Face model folder (LlamaForCausalLM)')
-    .addOption(new Option('--format <format>', 'output format').choices(['gguf']).default('gguf'))
-    .requiredOption('--out <file>', 'GGUF file to write (atomically; refused if it exists, unless --force)')
-    .addOption(new Option('--dtype <type>', 'tensor type of the matrices: f32, f16, or q8_0 (8-bit blocks of 32; rows not a multiple of 32 fall back to f16); norms stay f32').choices(['f32', 'f16', 'q8_0']).default('f32'))
+    .description('Write a model folder (dense or pruned) for another runtime: a GGUF file for llama.cpp, or an ONNX folder for transformers.js / onnxruntime.')
+    .argument('<model>', 'Hugging Face model folder')
+    .addOption(new Option('--format <format>', 'output format').choices(['gguf', 'onnx']).default('gguf'))
+    .requiredOption('--out <path>', 'gguf: the .gguf file; onnx: the folder (written atomically; refused if it exists, unless --force)')
+    .addOption(
+      new Option(
+        '--dtype <type>',
+        'gguf: f32, f16 or q8_0 (8-bit blocks of 32; rows not a multiple of 32 fall back to f16), norms stay f32 (default f32). onnx: fp32, fp16 (weights stored as float16) or q8 (weights int8, one scale per row); compute stays float32 (default fp32)',
+      ).choices(['f32', 'f16', 'q8_0', 'fp32', 'fp16', 'q8']),
+    )
     .option('--force', 'replace an existing --out')
     .option('--json', 'print a JSON summary for scripts')
-    .addHelpText('after', '\nThe file has architecture "llama", llama.cpp\'s tensor names and q/k row order, and the\ntokenizer as tokenizer.ggml.* metadata. Refused with a one-line reason: other families,\nbiases, rope scaling, per-layer widths (non-uniform pruning), tokenizers other than\nbyte-level BPE and LLaMA-2-style BPE with byte fallback.')
+    .addHelpText(
+      'after',
+      '\ngguf: LlamaForCausalLM only; architecture "llama", llama.cpp\'s tensor names and q/k row\norder, the tokenizer as tokenizer.ggml.* metadata. Refused with a one-line reason: other\nfamilies, biases, rope scaling, per-layer widths (non-uniform pruning), tokenizers other than\nbyte-level BPE and LLaMA-2-style BPE with byte fallback.\n\nonnx: every family amp-prune runs; a folder transformers.js loads with local files\n(config.json, generation_config.json, tokenizer files, onnx/model{,_fp16,_quantized}.onnx +\n.onnx_data). Inputs input_ids, attention_mask, position_ids, past_key_values.N.key/value;\noutputs logits, present.N.key/value. Per-layer widths run: each layer\'s cache inputs state\nits KV-head count. Refused: LongRoPE whose short and long factors differ.',
+    )
     .action(async (model: string, opts) => {
       const { exportCommand } = await import('./commands/export.js');
       await exportCommand(model, opts);
+    });
+
+  program
+    .command('run')
+    .description('Generate text from a prompt on amp-prune\'s engine, printing tokens as they come: how to try a (pruned) model in a terminal.')
+    .argument('<model>', 'Hugging Face model folder or .gguf file')
+    .requiredOption('--prompt <text>', 'the prompt (tokenized as transformers does, special tokens included)')
+    .option('--max-new-tokens <n>', 'most tokens to generate (stops earlier at end-of-sequence)', positiveInt, 128)
+    .option('--temperature <t>', 'sampling temperature; 0 = greedy (the most likely token every step)', fraction, 0)
+    .option('--top-p <p>', 'nucleus sampling: draw only from the most likely tokens holding this probability mass', fraction, 1)
+    .option('--seed <n>', 'seed for sampling: the same seed gives the same text', nonNegativeInt, 0)
+    .option('--chat', 'wrap the prompt as one user message in the tokenizer\'s chat template (tokenizer_config.json chat_template or chat_template.jinja)')
+    .option('--json', 'print one JSON object (prompt and generated ids, text, timings) instead of streaming')
+    .action(async (model: string, opts) => {
+      const { runCommand } = await import('./commands/run.js');
+      await runCommand(model, opts, program.opts<GlobalOptions>());
     });
 
   program

@@ -1,12 +1,13 @@
 /**
- * Greedy decoding with the KV cache: prefill the prompt once, then one token per step on top of
- * the cache. Used by the speed benchmark (time to first token, decode tokens/s) and generation.
+ * Decoding with the KV cache: prefill the prompt once, then one token per step on top of the
+ * cache. Used by the speed benchmark (time to first token, decode tokens/s) and by `run`.
  */
 import { padBatch } from './batch.js';
 import type { CausalLM } from './causal-lm.js';
+import { type Sampler, argmax } from './sampling.js';
 
 export interface DecodeResult {
-  /** Generated token ids (the prompt excluded). */
+  /** Generated token ids (the prompt excluded; a stop token, when reached, is the last). */
   tokens: number[];
   /** Seconds for the prompt pass (≈ time to first token). */
   prefillSeconds: number;
@@ -14,26 +15,42 @@ export interface DecodeResult {
   stepSeconds: number[];
 }
 
-function argmaxLast(logits: Float32Array, vocab: number): number {
-  const row = logits.subarray(logits.length - vocab);
-  let best = 0;
-  for (let i = 1; i < vocab; i++) if (row[i] > row[best]) best = i;
-  return best;
+export interface GenerateOptions {
+  maxNewTokens: number;
+  /** Default: greedy. */
+  sample?: Sampler;
+  /** Generation ends after any of these tokens. */
+  stopTokens?: ReadonlySet<number>;
+  /** Called with each token as soon as it is chosen. */
+  onToken?: (token: number) => void;
 }
 
-export async function greedyDecode(lm: CausalLM, prompt: readonly number[], steps: number): Promise<DecodeResult> {
+function lastRow(logits: Float32Array, vocab: number): Float32Array {
+  return logits.subarray(logits.length - vocab);
+}
+
+export async function generate(lm: CausalLM, prompt: readonly number[], options: GenerateOptions): Promise<DecodeResult> {
   const V = lm.spec.vocab;
+  const sample = options.sample ?? argmax;
   let start = performance.now();
   let out = await lm.run(padBatch([prompt]), { logits: true, cache: true });
   const prefillSeconds = (performance.now() - start) / 1000;
-  const tokens = [argmaxLast(out.logits!.data, V)];
+  const tokens: number[] = [];
   const stepSeconds: number[] = [];
-  while (tokens.length < steps) {
+  for (;;) {
+    const token = sample(lastRow(out.logits!.data, V));
+    tokens.push(token);
+    options.onToken?.(token);
+    if (tokens.length >= options.maxNewTokens || options.stopTokens?.has(token)) break;
     const cache = out.cache!;
     start = performance.now();
-    out = await lm.run(padBatch([[tokens[tokens.length - 1]]], 0, 'right', { length: cache.length, mask: cache.mask }), { past: cache, logits: true, cache: true });
+    out = await lm.run(padBatch([[token]], 0, 'right', { length: cache.length, mask: cache.mask }), { past: cache, logits: true, cache: true });
     stepSeconds.push((performance.now() - start) / 1000);
-    tokens.push(argmaxLast(out.logits!.data, V));
   }
   return { tokens, prefillSeconds, stepSeconds };
+}
+
+/** `steps` greedy tokens, never stopping early. */
+export function greedyDecode(lm: CausalLM, prompt: readonly number[], steps: number): Promise<DecodeResult> {
+  return generate(lm, prompt, { maxNewTokens: steps });
 }

@@ -55,6 +55,11 @@ export class GraphBuilder {
     });
   }
 
+  /** An int64 scalar constant (rank 0), shared likewise (Range and Gather indices want rank 0). */
+  i64Scalar(value: number): string {
+    return this.constant(`/const/i64s/${value}`, ElemType.INT64, [], () => new Uint8Array(new BigInt64Array([BigInt(value)]).buffer));
+  }
+
   /** A float32 scalar constant (rank 0), shared likewise. */
   f32(value: number): string {
     return this.constant(`/const/f32/${value}`, ElemType.FLOAT, [], () => {

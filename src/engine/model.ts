@@ -43,6 +43,79 @@ function emitTargetScores(g: GraphBuilder, logits2d: string, batchSeq: string): 
   g.output(g.op('/scores/greedy/Reshape', 'Reshape', [isGreedy, batchSeq]), 'target_greedy', ElemType.FLOAT, ['batch', 'seq']);
 }
 
+/** Graph values for the model's weights, by logical name (undefined where the model has none). */
+export interface GraphWeights {
+  global(name: GlobalWeightName): string | undefined;
+  layer(layer: number, name: LayerWeightName): string | undefined;
+}
+
+/** Per-batch graph values the decoder layers read (see LayerInputs). */
+export interface BodyInputs {
+  ids: string;
+  attnBias(window: number | undefined): string;
+  cos: string;
+  sin: string;
+  past(layer: number): { key: string; value: string };
+}
+
+export interface BodyOutputs {
+  /** [B·T, V] */
+  logits2d: string;
+  /** [B, T, V] */
+  logits: string;
+  /** int64 [2]: B, T */
+  batchSeq: string;
+  presents: { key: string; value: string }[];
+}
+
+/**
+ * Embedding, every decoder layer, final norm and LM head: the one model definition that both the
+ * engine's session graph and the ONNX export are built from (they differ only in their inputs).
+ */
+export function emitCausalLm(g: GraphBuilder, spec: ArchSpec, weights: GraphWeights, io: BodyInputs): BodyOutputs {
+  const embed = weights.global('embed.weight')!;
+  const batchSeq = g.op('/model/shape/Shape', 'Shape', [io.ids]);
+  const flatIds = g.op('/model/embed_tokens/Reshape', 'Reshape', [io.ids, g.i64([-1])]);
+  let hidden = g.op('/model/embed_tokens/Gather', 'Gather', [embed, flatIds], { axis: int(0) });
+  const presents: BodyOutputs['presents'] = [];
+  for (let i = 0; i < spec.numLayers; i++) {
+    const layerIo = { hidden, batchSeq, attnBias: io.attnBias(spec.slidingWindows[i]), cos: io.cos, sin: io.sin, past: io.past(i) };
+    const out = emitDecoderLayer(g, spec, spec.layers[i], `/model/layers.${i}`, layerIo, (name) => weights.layer(i, name));
+    hidden = out.hidden;
+    presents.push(out.present!);
+  }
+  const normed = norm(g, spec.norm.kind, '/model/norm', hidden, weights.global('final_norm.weight')!, weights.global('final_norm.bias'), spec.norm.eps);
+  const lmHead = spec.tiedEmbeddings ? embed : weights.global('lm_head.weight')!;
+  const logits2d = linear(g, '/lm_head', normed, lmHead, weights.global('lm_head.bias'));
+  const target = g.op('/lm_head/shape/Concat', 'Concat', [batchSeq, g.i64([spec.vocab])], { axis: int(0) });
+  const logits = g.op('/lm_head/Reshape', 'Reshape', [logits2d, target]);
+  return { logits2d, logits, batchSeq, presents };
+}
+
+/** Weights of `weights` as raw float32 initializers named model.<logical name>, created on first use. */
+function initializerWeights(g: GraphBuilder, spec: ArchSpec, weights: ModelWeights): GraphWeights {
+  const made = new Map<string, string>();
+  const make = (name: string, data: Float32Array, dims: number[]): string => {
+    let n = made.get(name);
+    if (!n) {
+      n = g.initializer({ name, elemType: ElemType.FLOAT, dims, raw: bytesOf(data) });
+      made.set(name, n);
+    }
+    return n;
+  };
+  const layerShapes = spec.layers.map((_, i) => new Map(spec.layerWeights(i).map((w) => [w.name, w.shape])));
+  return {
+    global: (name) => {
+      const data = weights.globals.get(name);
+      return data && make(`model.${name}`, data, spec.globalWeights().find((w) => w.name === name)!.shape);
+    },
+    layer: (i, name) => {
+      const data = weights.layers[i].get(name);
+      return data && make(`model.layers.${i}.${name}`, data, layerShapes[i].get(name)!);
+    },
+  };
+}
+
 export function buildModelGraph(spec: ArchSpec, weights: ModelWeights): Uint8Array {
   const g = new GraphBuilder('amp-prune-causal-lm');
   const half = spec.rope.rotaryDim / 2;
@@ -53,49 +126,23 @@ export function buildModelGraph(spec: ArchSpec, weights: ModelWeights): Uint8Arr
   }
   const cos = g.input('cos', ElemType.FLOAT, ['batch', 1, 'seq', half]);
   const sin = g.input('sin', ElemType.FLOAT, ['batch', 1, 'seq', half]);
-
-  const global = (name: GlobalWeightName): string | undefined => {
-    const data = weights.globals.get(name);
-    if (!data) return undefined;
-    const shape = spec.globalWeights().find((w) => w.name === name)!.shape;
-    return g.initializer({ name: `model.${name}`, elemType: ElemType.FLOAT, dims: shape, raw: bytesOf(data) });
-  };
-  const embed = global('embed.weight')!;
-  const batchSeq = g.op('/model/shape/Shape', 'Shape', [ids]);
-  const flatIds = g.op('/model/embed_tokens/Reshape', 'Reshape', [ids, g.i64([-1])]);
-  let hidden = g.op('/model/embed_tokens/Gather', 'Gather', [embed, flatIds], { axis: int(0) });
-
-  for (let i = 0; i < spec.numLayers; i++) {
-    const layerWeights = weights.layers[i];
-    const shapes = new Map(spec.layerWeights(i).map((w) => [w.name, w.shape]));
-    const names = new Map<LayerWeightName, string>();
-    const weight = (name: LayerWeightName) => {
-      const data = layerWeights.get(name);
-      if (!data) return undefined;
-      let n = names.get(name);
-      if (!n) {
-        n = g.initializer({ name: `model.layers.${i}.${name}`, elemType: ElemType.FLOAT, dims: shapes.get(name)!, raw: bytesOf(data) });
-        names.set(name, n);
-      }
-      return n;
-    };
+  const past = spec.layers.map(({ kvHeads }, i) => ({
+    key: g.input(`past_key.${i}`, ElemType.FLOAT, ['batch', kvHeads, 'past', spec.headDim]),
+    value: g.input(`past_value.${i}`, ElemType.FLOAT, ['batch', kvHeads, 'past', spec.headDim]),
+  }));
+  const body = emitCausalLm(g, spec, initializerWeights(g, spec, weights), {
+    ids,
+    attnBias: (w) => biases.get(w)!,
+    cos,
+    sin,
+    past: (i) => past[i],
+  });
+  body.presents.forEach((present, i) => {
     const kv = spec.layers[i].kvHeads;
-    const past = {
-      key: g.input(`past_key.${i}`, ElemType.FLOAT, ['batch', kv, 'past', spec.headDim]),
-      value: g.input(`past_value.${i}`, ElemType.FLOAT, ['batch', kv, 'past', spec.headDim]),
-    };
-    const io = { hidden, batchSeq, attnBias: biases.get(spec.slidingWindows[i])!, cos, sin, past };
-    const out = emitDecoderLayer(g, spec, spec.layers[i], `/model/layers.${i}`, io, weight);
-    hidden = out.hidden;
-    g.output(out.present!.key, `present_key.${i}`, ElemType.FLOAT, ['batch', kv, 'past_plus_seq', spec.headDim]);
-    g.output(out.present!.value, `present_value.${i}`, ElemType.FLOAT, ['batch', kv, 'past_plus_seq', spec.headDim]);
-  }
-
-  const normed = norm(g, spec.norm.kind, '/model/norm', hidden, global('final_norm.weight')!, global('final_norm.bias'), spec.norm.eps);
-  const lmHead = spec.tiedEmbeddings ? embed : global('lm_head.weight')!;
-  const logits2d = linear(g, '/lm_head', normed, lmHead, global('lm_head.bias'));
-  const target = g.op('/lm_head/shape/Concat', 'Concat', [batchSeq, g.i64([spec.vocab])], { axis: int(0) });
-  g.output(g.op('/lm_head/Reshape', 'Reshape', [logits2d, target]), 'logits', ElemType.FLOAT, ['batch', 'seq', spec.vocab]);
-  emitTargetScores(g, logits2d, batchSeq);
+    g.output(present.key, `present_key.${i}`, ElemType.FLOAT, ['batch', kv, 'past_plus_seq', spec.headDim]);
+    g.output(present.value, `present_value.${i}`, ElemType.FLOAT, ['batch', kv, 'past_plus_seq', spec.headDim]);
+  });
+  g.output(body.logits, 'logits', ElemType.FLOAT, ['batch', 'seq', spec.vocab]);
+  emitTargetScores(g, body.logits2d, body.batchSeq);
   return g.toBytes(VERSION);
 }

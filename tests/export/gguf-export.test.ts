@@ -143,7 +143,8 @@ test('(e) bad input: one line naming the file and the reason, exit 1, nothing wr
     [[unnamedSplit], /unnamed-split\/tokenizer\.json: its pre_tokenizer is not one llama\.cpp knows by name/],
     [[path.join(dir, 'no-such-model')], /no-such-model: model folder not found/],
     [[model, '--dtype', 'q4_0'], /error: option '--dtype <type>' argument 'q4_0' is invalid/],
-    [[model, '--format', 'onnx'], /argument 'onnx' is invalid/],
+    [[model, '--format', 'safetensors'], /argument 'safetensors' is invalid/],
+    [[model, '--dtype', 'fp16'], /--dtype fp16 is not a GGUF type \(choose f32, f16, q8_0\)/],
   ];
   const out = path.join(dir, 'refused', 'out.gguf');
   await mkdir(path.dirname(out));

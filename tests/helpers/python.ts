@@ -213,6 +213,22 @@ export class ReferenceBatch {
     );
   }
 
+  /** transformers' greedy generate(): the new token ids (it stops after the model's EOS). */
+  generate(modelDir: string, prompt: number[], maxNewTokens: number): Promise<number[]> {
+    return this.enqueue<{ ids: number[] }, number[]>(
+      async (scratch) => ['generate', '--model', modelDir, '--ids', await jsonFile(scratch, 'ids.json', prompt), '--max-new-tokens', String(maxNewTokens)],
+      ({ ids }) => ids,
+    );
+  }
+
+  /** apply_chat_template([{role: user, content: prompt}], add_generation_prompt=True) ids. */
+  chatIds(modelDir: string, prompt: string): Promise<number[]> {
+    return this.enqueue<{ ids: number[] }, number[]>(
+      async () => ['chat', '--model', modelDir, '--prompt', prompt],
+      ({ ids }) => ids,
+    );
+  }
+
   /** Parameter counts of the transformers model (tied weights counted once). */
   params(modelDir: string): Promise<ReferenceParams> {
     return this.enqueue<{ total: number; by_name: Record<string, number> }, ReferenceParams>(
@@ -286,4 +302,6 @@ export const referenceDecode = (modelDir: string, rows: number[][]): Promise<str
 export const referenceSpecialTokens = (modelDir: string): Promise<ReferenceSpecialTokens> =>
   single((b) => b.specialTokens(modelDir));
 
+export const referenceGenerate = (modelDir: string, prompt: number[], maxNewTokens: number): Promise<number[]> =>
+  single((b) => b.generate(modelDir, prompt, maxNewTokens));
 export const referenceParams = (modelDir: string): Promise<ReferenceParams> => single((b) => b.params(modelDir));

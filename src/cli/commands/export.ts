@@ -1,23 +1,34 @@
-/** `amp-prune export MODEL --format gguf --out OUT.gguf`: a LLaMA folder as one llama.cpp file. */
+/**
+ * `amp-prune export MODEL --format gguf --out OUT.gguf`: a LLaMA folder as one llama.cpp file.
+ * `amp-prune export MODEL --format onnx --out DIR`: a transformers.js / onnxruntime folder.
+ */
 import { UserError } from '../../errors.js';
-import { type GgufDtype, exportHfToGguf } from '../../export/gguf/hf-to-gguf.js';
+import { GGUF_DTYPES, type GgufDtype, exportHfToGguf } from '../../export/gguf/hf-to-gguf.js';
+import { exportHfToOnnx } from '../../export/onnx/hf-to-onnx.js';
+import { ONNX_DTYPES, type OnnxDtype } from '../../export/onnx/weights.js';
 import { terminalProgress } from '../progress.js';
+
+export const EXPORT_FORMATS = ['gguf', 'onnx'] as const;
 
 export interface ExportFlags {
   format: string;
   out: string;
-  dtype: GgufDtype;
+  /** Default per format: f32 (gguf), fp32 (onnx). */
+  dtype?: string;
   force?: boolean;
   json?: boolean;
 }
 
 export async function exportCommand(model: string, flags: ExportFlags): Promise<void> {
-  if (flags.format !== 'gguf') throw new UserError(`--format ${flags.format} is not supported (supported: gguf)`);
+  if (flags.format === 'onnx') return exportOnnx(model, flags);
+  if (flags.format !== 'gguf') throw new UserError(`--format ${flags.format} is not supported (supported: ${EXPORT_FORMATS.join(', ')})`);
+  const dtype = flags.dtype ?? 'f32';
+  if (!(GGUF_DTYPES as readonly string[]).includes(dtype)) throw new UserError(`--dtype ${dtype} is not a GGUF type (choose ${GGUF_DTYPES.join(', ')})`);
   const bar = terminalProgress();
   let summary;
   try {
     summary = await exportHfToGguf(model, flags.out, {
-      dtype: flags.dtype,
+      dtype: dtype as GgufDtype,
       force: flags.force,
       progress: { start: (total) => bar.phase('export', total), tensorDone: (name) => bar.tick(name) },
     });
@@ -33,4 +44,31 @@ export async function exportCommand(model: string, flags: ExportFlags): Promise<
   console.log(`  tensors    ${summary.tensors} (${types})`);
   console.log(`  model      llama, ${summary.layers} layers, ${summary.heads} heads (${summary.kvHeads} kv) of ${summary.headDim}, ffn ${summary.intermediate}${summary.tiedEmbeddings ? ', tied embeddings' : ''}`);
   console.log(`  tokenizer  ${summary.tokenizer}`);
+}
+
+async function exportOnnx(model: string, flags: ExportFlags): Promise<void> {
+  const dtype = flags.dtype ?? 'fp32';
+  if (!(ONNX_DTYPES as readonly string[]).includes(dtype)) throw new UserError(`--dtype ${dtype} is not an ONNX export type (choose ${ONNX_DTYPES.join(', ')})`);
+  const bar = terminalProgress();
+  let summary;
+  try {
+    summary = await exportHfToOnnx(model, flags.out, {
+      dtype: dtype as OnnxDtype,
+      force: flags.force,
+      progress: { start: (total) => bar.phase('export', total), tensorDone: (name) => bar.tick(name) },
+    });
+  } finally {
+    bar.done();
+  }
+  if (flags.json) {
+    console.log(JSON.stringify(summary, null, 2));
+    return;
+  }
+  const types = Object.entries(summary.tensorTypes).map(([type, count]) => `${type} x${count}`).join(', ');
+  const w = summary.widths[0];
+  const widths = summary.uniform ? `${w.heads} heads (${w.kvHeads} kv), ffn ${w.intermediate} in every layer` : 'per-layer widths';
+  console.log(`wrote ${summary.out} (${summary.bytes} bytes; graph ${summary.model}, ${dtype})`);
+  console.log(`  model      ${summary.architecture}, ${summary.layers} layers, ${widths}`);
+  console.log(`  weights    ${types} (external data)`);
+  console.log(`  files      ${summary.files.join(', ')}`);
 }
