@@ -40,7 +40,7 @@ function editArbitrary(headerShare: number): fc.Arbitrary<{ edit: Edit; where: n
 /** Bytes of `seed` after 1–4 random edits; `headerBytes` is where most of them land. */
 export function mutatedBytes(seed: Uint8Array, headerBytes: number, headerShare = 0.8): fc.Arbitrary<Uint8Array> {
   return fc.array(editArbitrary(headerShare), { minLength: 1, maxLength: 4 }).map((edits) => {
-    let bytes = Uint8Array.from(seed);
+    let bytes: Uint8Array = Uint8Array.from(seed);
     const applied: string[] = [];
     for (const { edit, where, inHeader } of edits) {
       const span = Math.max(1, inHeader ? Math.min(headerBytes, bytes.length) : bytes.length);
