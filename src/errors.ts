@@ -3,10 +3,13 @@
  * a UserError is one line (no stack unless --debug); anything else is a bug.
  */
 
-/** Bad input from the user: a file, a flag, a model. The message is one line naming the culprit. */
+/**
+ * Bad input from the user: a file, a flag, a model. The message is one line naming the culprit:
+ * control characters (a tensor name with a newline in a hostile file, say) are shown escaped.
+ */
 export class UserError extends Error {
   constructor(message: string) {
-    super(message);
+    super(oneLine(message));
     this.name = 'UserError';
   }
 }
@@ -20,4 +23,11 @@ export class FileError extends UserError {
     super(`${file}: ${problem}`);
     this.name = 'FileError';
   }
+}
+
+const ESCAPES: Record<string, string> = { '\n': '\\n', '\r': '\\r', '\t': '\\t' };
+
+/** `text` with control characters escaped (\n, \x1b, ...), so that it prints as one line. */
+export function oneLine(text: string): string {
+  return text.replace(/[\u0000-\u001f\u007f]/g, (c) => ESCAPES[c] ?? `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}`);
 }

@@ -7,6 +7,7 @@ import { extname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { SessionOptions } from '../engine/session.js';
 import { UserError } from '../errors.js';
+import { interruptionPoint, interruptSignal, onInterrupt } from '../interrupt.js';
 import type { WorkerReply, WorkerRequest, WorkerStart } from './protocol.js';
 
 // Run from source (tsx, .ts) or built (dist, .js): the worker sits beside this file either way,
@@ -16,11 +17,15 @@ const WORKER_FILE = fileURLToPath(new URL(`./worker${extname(fileURLToPath(impor
 export class MeasuringProcess {
   private pending: { resolve: (reply: WorkerReply) => void; reject: (error: Error) => void } | undefined;
   private exited: Error | undefined;
+  /** A stopped parent kills its measuring processes rather than leave them running. */
+  private readonly forgetOnInterrupt: () => void;
 
   private constructor(
     private readonly child: ChildProcess,
     private readonly label: string,
   ) {
+    this.forgetOnInterrupt = onInterrupt(() => child.kill('SIGKILL'));
+    child.once('exit', () => this.forgetOnInterrupt());
     child.on('message', (reply: WorkerReply) => this.settle((p) => p.resolve(reply)));
     child.on('exit', (code, signal) => {
       this.exited = new Error(`the process measuring ${label} exited (${signal ?? `code ${code}`})`);
@@ -35,13 +40,21 @@ export class MeasuringProcess {
     if (pending) action(pending);
   }
 
-  private exchange(request?: WorkerRequest): Promise<WorkerReply> {
-    if (this.exited) return Promise.reject(this.exited);
-    if (this.pending) return Promise.reject(new Error('MeasuringProcess: one request at a time'));
-    return new Promise((resolve, reject) => {
-      this.pending = { resolve, reject };
-      if (request) this.child.send(request);
-    });
+  private async exchange(request?: WorkerRequest): Promise<WorkerReply> {
+    await interruptionPoint(request ? `measure ${request.kind}` : 'start measuring process');
+    if (this.exited) throw this.exited;
+    if (this.pending) throw new Error('MeasuringProcess: one request at a time');
+    const signal = interruptSignal();
+    const interrupted = () => this.settle((p) => p.reject(signal.reason as Error));
+    signal.addEventListener('abort', interrupted, { once: true });
+    try {
+      return await new Promise<WorkerReply>((resolve, reject) => {
+        this.pending = { resolve, reject };
+        if (request) this.child.send(request);
+      });
+    } finally {
+      signal.removeEventListener('abort', interrupted);
+    }
   }
 
   /** Starts a process and waits until it has loaded the model. */

@@ -44,6 +44,8 @@ async function answer(lm: CausalLM, request: WorkerRequest): Promise<WorkerReply
 }
 
 async function serve(): Promise<void> {
+  // Ctrl-C reaches the whole process group: the parent decides, and disconnects to stop this one.
+  process.on('SIGINT', () => undefined);
   const start = JSON.parse(process.argv[2] ?? '{}') as WorkerStart;
   let lm: CausalLM;
   try {

@@ -1,11 +1,12 @@
 /**
  * The CLI's single exit point: runs the program, turns typed errors into one-line messages and
  * exit codes. A UserError prints `amp-prune: error: <message>` (stack only with --debug); anything
- * else is a bug and says so.
+ * else is a bug and says so. SIGINT/SIGTERM stop any command in one line (see ./interrupt.ts).
  */
 import { CommanderError } from 'commander';
 import { UserError } from '../errors.js';
 import { buildProgram } from './program.js';
+import { exitNow, installInterruptHandlers, interruptionOf } from './interrupt.js';
 
 export const EXIT_USER_ERROR = 1;
 export const EXIT_USAGE = 2;
@@ -13,10 +14,16 @@ export const EXIT_INTERNAL = 70;
 
 export async function main(argv: string[]): Promise<void> {
   const debug = argv.includes('--debug');
+  const uninstall = installInterruptHandlers();
   try {
     await buildProgram().parseAsync(argv, { from: 'user' });
   } catch (error) {
+    const signal = interruptionOf(error);
+    // exits at once: an onnxruntime thread pool or a worker process must not keep it alive
+    if (signal) exitNow(signal);
     process.exitCode = report(error, debug);
+  } finally {
+    uninstall();
   }
 }
 

@@ -2,14 +2,26 @@
  * One GGUF tensor as the bytes of its transformers counterpart: dequantized (or kept, for float
  * types), with llama.cpp's q/k row interleave undone.
  */
+import { FileError } from '../errors.js';
 import { fromFloat32 } from '../io/dtype.js';
+import { checkFiniteTensor, elementPosition, firstNonFiniteValue } from '../io/finite.js';
 import { dequantize } from '../io/gguf/dequantize.js';
 import type { GgufFile } from '../io/gguf/reader.js';
 import type { TensorMapping } from './llama-tensors.js';
 
 export async function hfTensorBytes(gguf: GgufFile, tensor: TensorMapping): Promise<Uint8Array> {
   const raw = await gguf.readBytes(tensor.source);
-  const bytes = tensor.source.type.name === tensor.dtype ? raw : fromFloat32(dequantize(raw, tensor.source.type, gguf.path, tensor.source.name), tensor.dtype);
+  let bytes: Uint8Array;
+  if (tensor.source.type.name === tensor.dtype) {
+    checkFiniteTensor(gguf.path, tensor.source.name, tensor.dtype, tensor.shape, raw);
+    bytes = raw;
+  } else {
+    const values = dequantize(raw, tensor.source.type, gguf.path, tensor.source.name);
+    // a quantized block's scale can be NaN or Inf too
+    const bad = firstNonFiniteValue(values);
+    if (bad) throw new FileError(gguf.path, `tensor "${tensor.source.name}" holds ${bad.kind} at ${elementPosition(bad.index, tensor.shape)} (weights must be finite numbers)`);
+    bytes = fromFloat32(values, tensor.dtype);
+  }
   return tensor.unpermuteHeads ? unpermuteRows(bytes, tensor.shape[0], tensor.unpermuteHeads) : bytes;
 }
 

@@ -5,6 +5,7 @@
 import os from 'node:os';
 import * as ort from 'onnxruntime-node';
 import { UserError } from '../errors.js';
+import { interruptionPoint } from '../interrupt.js';
 
 // onnxruntime's own logger writes multi-line native messages to stderr; failures reach the user
 // as one-line errors instead. AMP_PRUNE_ORT_LOG=verbose|info|warning|error brings the log back.
@@ -70,8 +71,12 @@ export class OrtSession {
   }
 
   async run(feeds: Record<string, FeedTensor>, outputs?: readonly string[]): Promise<Record<string, OutputTensor>> {
+    await interruptionPoint('forward');
     const ortFeeds: Record<string, ort.Tensor> = {};
-    for (const [name, t] of Object.entries(feeds)) ortFeeds[name] = new ort.Tensor(t.type, t.data, t.dims);
+    for (const [name, t] of Object.entries(feeds)) {
+      checkFeedShape(name, t);
+      ortFeeds[name] = new ort.Tensor(t.type, t.data, t.dims);
+    }
     const result = outputs ? await this.session.run(ortFeeds, outputs as string[]) : await this.session.run(ortFeeds);
     const out: Record<string, OutputTensor> = {};
     for (const [name, t] of Object.entries(result)) {
@@ -88,4 +93,17 @@ export class OrtSession {
   async release(): Promise<void> {
     await this.session.release();
   }
+}
+
+/**
+ * onnxruntime trusts a feed's dims: a buffer shorter than they say is read past its end in native
+ * code. Every feed is checked here, so a shape bug (or a hostile file's) is an exception instead.
+ */
+function checkFeedShape(name: string, t: FeedTensor): void {
+  let elements = 1;
+  for (const d of t.dims) {
+    if (!Number.isSafeInteger(d) || d < 0) throw new Error(`onnxruntime feed ${name}: dims [${t.dims.join(', ')}] are not whole numbers >= 0`);
+    elements *= d;
+  }
+  if (elements !== t.data.length) throw new Error(`onnxruntime feed ${name}: dims [${t.dims.join(', ')}] need ${elements} values, got ${t.data.length}`);
 }

@@ -15,6 +15,7 @@ import { SafetensorsWriter, type TensorEntry } from '../io/safetensors.js';
 import { stableJson } from './json.js';
 import { INDEX_FILE, SINGLE_FILE, type Shard, planShards, shardIndex, tensorBytes } from './shards.js';
 import { StagedFolder } from './staged-folder.js';
+import { interruptionPoint } from '../interrupt.js';
 import { WriteBudget, describeSystemError, errnoCode } from './write-failures.js';
 
 export interface CheckpointWriterOptions {
@@ -82,6 +83,7 @@ export class CheckpointWriter {
       if (bytes.byteLength !== tensorBytes(expected)) {
         throw new Error(`${this.outDir}: tensor "${name}" got ${bytes.byteLength} bytes, its ${expected.dtype} shape [${expected.shape.join(', ')}] needs ${tensorBytes(expected)}`);
       }
+      await interruptionPoint(`write ${name}`);
       const writer = (this.shardWriter ??= await this.openShard(shard));
       this.budget?.charge(bytes.byteLength);
       await writer.write(name, bytes);

@@ -9,6 +9,7 @@ import { type Stats, promises as fs } from 'node:fs';
 import path from 'node:path';
 import { FileError } from '../errors.js';
 import { tempSibling } from '../io/atomic.js';
+import { removeOnInterrupt, throwIfInterrupted } from '../interrupt.js';
 import { describeSystemError, errnoCode } from './write-failures.js';
 
 export interface StagedFolderOptions {
@@ -20,6 +21,8 @@ export interface StagedFolderOptions {
 
 export class StagedFolder {
   private discarded = false;
+  /** Deletes the staging folder if the process is stopped first (see src/interrupt.ts). */
+  private readonly forgetOnInterrupt: () => void;
 
   private constructor(
     /** As the caller wrote it; error messages name this. */
@@ -28,7 +31,9 @@ export class StagedFolder {
     /** Where files are written until commit. */
     readonly stagingDir: string,
     private readonly force: boolean,
-  ) {}
+  ) {
+    this.forgetOnInterrupt = removeOnInterrupt(stagingDir);
+  }
 
   /** Refuses an unsafe or occupied output (FileError naming `outDir`), then creates the staging folder. */
   static async create(outDir: string, options: StagedFolderOptions = {}): Promise<StagedFolder> {
@@ -53,6 +58,7 @@ export class StagedFolder {
   async commit(): Promise<void> {
     if (this.discarded) throw new Error(`${this.outDir}: commit() after discard()`);
     await syncFolder(this.stagingDir);
+    throwIfInterrupted(); // the last moment at which stopping leaves nothing
     const aside = this.force && (await exists(this.target)) ? siblingName(this.target, 'old') : undefined;
     if (aside) await fs.rename(this.target, aside);
     try {
@@ -63,6 +69,7 @@ export class StagedFolder {
       throw error;
     }
     this.discarded = true; // nothing staged any more: discard() is now a no-op
+    this.forgetOnInterrupt();
     await syncFolder(path.dirname(this.target));
     if (aside) {
       try {
@@ -78,6 +85,7 @@ export class StagedFolder {
     if (this.discarded) return;
     this.discarded = true;
     await fs.rm(this.stagingDir, { recursive: true, force: true });
+    this.forgetOnInterrupt();
   }
 }
 

@@ -8,6 +8,7 @@ import path from 'node:path';
 import { FileError } from '../errors.js';
 import type { Dtype } from './dtype.js';
 import { statModelDir } from './checkpoint.js';
+import { checkFiniteTensor, elementPosition, firstNonFiniteValue } from './finite.js';
 import { type TensorInfo, type TensorSource, SafetensorsFile, elementCount } from './safetensors.js';
 
 const SINGLE_FILE = 'model.safetensors';
@@ -77,12 +78,22 @@ export class TensorStore implements TensorSource {
     return this.shardOf(name).info(name);
   }
 
-  readRaw(name: string): Promise<Uint8Array> {
-    return this.shardOf(name).readRaw(name);
+  /** A model's weights are refused on read if any is NaN or Inf (see finite.ts): never a silently garbage model. */
+  async readRaw(name: string): Promise<Uint8Array> {
+    const bytes = await this.shardOf(name).readRaw(name);
+    const info = this.info(name);
+    checkFiniteTensor(info.file, name, info.dtype, info.shape, bytes);
+    return bytes;
   }
 
-  readFloat32(name: string): Promise<Float32Array> {
-    return this.shardOf(name).readFloat32(name);
+  async readFloat32(name: string): Promise<Float32Array> {
+    const values = await this.shardOf(name).readFloat32(name);
+    const bad = firstNonFiniteValue(values);
+    if (bad) {
+      const info = this.info(name);
+      throw new FileError(info.file, `tensor "${name}" holds ${bad.kind} at ${elementPosition(bad.index, info.shape)} (weights must be finite numbers)`);
+    }
+    return values;
   }
 
   /** Number of tensors per dtype, e.g. `{ BF16: 290, F32: 1 }`. */

@@ -12,7 +12,7 @@
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Tokenizer } from '@huggingface/tokenizers';
-import { FileError } from '../errors.js';
+import { FileError, UserError } from '../errors.js';
 
 export interface EncodeOptions {
   /** add BOS/EOS as the tokenizer's post-processor says (transformers' add_special_tokens); default true */
@@ -121,24 +121,36 @@ export async function loadTokenizer(modelDir: string): Promise<ModelTokenizer> {
     throw new FileError(tokenizerFile, `cannot be used: ${(error as Error).message.split('\n')[0]}`);
   }
 
-  const named = specialTokens(config, legacyMap);
+  // A tokenizer.json that constructs can still hold values tokenizers.js trips over only when
+  // used (a TypeError deep inside it): that is the file's fault, named as such, never an internal error.
+  const guarded = <T>(what: string, action: () => T): T => {
+    try {
+      return action();
+    } catch (error) {
+      if (error instanceof UserError) throw error;
+      throw new FileError(tokenizerFile, `cannot be used to ${what}: ${(error as Error).message.split('\n')[0]}`);
+    }
+  };
+  const named = guarded('read its special tokens', () => specialTokens(config, legacyMap));
   const idOf = (key: string): number | undefined => {
     const content = tokenContent(named[key]);
-    return content === undefined ? undefined : tokenizer.token_to_id(content);
+    return content === undefined ? undefined : guarded('look up special tokens', () => tokenizer.token_to_id(content));
   };
   // transformers 5 defaults to no clean-up; tokenizers.js would default to clean-up.
   const cleanUpSpaces = config.clean_up_tokenization_spaces === true;
 
   return {
     encode: (text, { addSpecialTokens = true } = {}) =>
-      tokenizer.encode(text, { add_special_tokens: addSpecialTokens }).ids,
+      guarded('encode text', () => tokenizer.encode(text, { add_special_tokens: addSpecialTokens }).ids),
     decode: (ids, { skipSpecialTokens = false } = {}) =>
       ids.length === 0
         ? '' // tokenizers.js rejects an empty list
-        : tokenizer.decode([...ids], {
-            skip_special_tokens: skipSpecialTokens,
-            clean_up_tokenization_spaces: cleanUpSpaces,
-          }),
+        : guarded('decode tokens', () =>
+            tokenizer.decode([...ids], {
+              skip_special_tokens: skipSpecialTokens,
+              clean_up_tokenization_spaces: cleanUpSpaces,
+            }),
+          ),
     bosId: idOf('bos_token'),
     eosId: idOf('eos_token'),
     padId: idOf('pad_token'),

@@ -9,6 +9,8 @@ import { padBatch, sequenceLengths } from '../engine/batch.js';
 import { embed, LayerRunner } from '../engine/layer-runner.js';
 import { PreparedBatch } from '../engine/prepared-batch.js';
 import type { SessionOptions } from '../engine/session.js';
+import { UserError } from '../errors.js';
+import { firstNonFiniteValue } from '../io/finite.js';
 import type { LayerScores } from '../plan/types.js';
 import { accumulate, emptyStats, finalize } from '../score/stats.js';
 import type { LayerStats } from '../score/stats.js';
@@ -77,17 +79,30 @@ export async function scorePass(ckpt: Checkpoint, opts: ScorePassOptions): Promi
       const stats = emptyStats(shape.heads, spec.headDim, shape.intermediate);
       for (let b = 0; b < prepared.length; b++) {
         const out = await runner.run(layer, hidden[b], prepared[b], weights, { stats: true });
+        checkFinite(out.hidden, () => `layer ${layer}'s output on the calibration data (batch ${b + 1})`);
         accumulate(stats, out.stats!, lengths[b]);
         hidden[b] = out.hidden;
         opts.onProgress?.({ layer, layers: spec.numLayers, batch: b + 1, batches: prepared.length });
       }
       if (prepared.length === 0) opts.onProgress?.({ layer, layers: spec.numLayers, batch: 1, batches: 1 });
       const final = finalize(stats);
-      scores.push(opts.method.score({ spec, layer, stats: final, weights, seed: opts.seed }));
+      const layerScores = opts.method.score({ spec, layer, stats: final, weights, seed: opts.seed });
+      checkFinite(layerScores.heads, () => `layer ${layer}'s ${opts.method.name} scores of attention heads`);
+      checkFinite(layerScores.neurons, () => `layer ${layer}'s ${opts.method.name} scores of MLP neurons`);
+      scores.push(layerScores);
       allStats.push(final);
     }
   } finally {
     await runner.close();
   }
   return { scores, stats: allStats };
+}
+
+/**
+ * Finite weights can still overflow float32 activations (or a score can divide by zero): pruning
+ * by NaN scores would keep arbitrary structures, so the run stops and says where it went wrong.
+ */
+function checkFinite(values: ArrayLike<number>, what: () => string): void {
+  const bad = firstNonFiniteValue(values);
+  if (bad) throw new UserError(`${what()} holds ${bad.kind} (at value ${bad.index}): the model's numbers overflow or are broken, so it cannot be scored`);
 }

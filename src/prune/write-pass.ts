@@ -12,6 +12,8 @@ import type { FloatDtype } from '../io/dtype.js';
 import { CheckpointWriter, copyTokenizerFiles } from '../export/checkpoint-writer.js';
 import type { LayerPlan } from '../plan/types.js';
 import { keptIndices, selectBytes } from '../slice/select.js';
+import { UserError } from '../errors.js';
+import { firstNonFiniteValue } from '../io/finite.js';
 
 interface Piece {
   layer?: number;
@@ -104,6 +106,10 @@ export async function writePrunedCheckpoint(ckpt: Checkpoint, opts: WritePassOpt
         currentLayer = t.layer;
         layerCache = new Map();
         rewritten = await opts.layerTensors?.(t.layer);
+        for (const [weight, values] of rewritten ?? []) {
+          const bad = firstNonFiniteValue(values);
+          if (bad) throw new UserError(`layer ${t.layer}: recovery produced ${bad.kind} in ${weight} (at value ${bad.index}); try a larger --recover-damp or --recover none`);
+        }
       }
       if (t.pieces.length === 0) {
         await writer.write(t.name, await ckpt.store.readRaw(t.name));

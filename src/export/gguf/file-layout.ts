@@ -7,6 +7,7 @@
  */
 import { promises as fs } from 'node:fs';
 import { tempSibling } from '../../io/atomic.js';
+import { interruptionPoint, removeOnInterrupt, throwIfInterrupted } from '../../interrupt.js';
 import { ggmlTypeByName } from '../../io/gguf/ggml-types.js';
 import { ByteSink, type KvEntry, u32, writeKv } from './metadata-writer.js';
 import { type GgufTensorType, encodedByteLength } from './quantize.js';
@@ -64,11 +65,13 @@ export class GgufFileWriter {
     readonly target: string,
     private readonly tmp: string,
     private readonly handle: fs.FileHandle,
+    /** Unregisters the temporary file from the interruption cleanup (src/interrupt.ts). */
+    private readonly forgetOnInterrupt: () => void,
   ) {}
 
   static async create(target: string): Promise<GgufFileWriter> {
     const tmp = tempSibling(target);
-    return new GgufFileWriter(target, tmp, await fs.open(tmp, 'wx'));
+    return new GgufFileWriter(target, tmp, await fs.open(tmp, 'wx'), removeOnInterrupt(tmp));
   }
 
   async write(bytes: Uint8Array): Promise<void> {
@@ -79,6 +82,7 @@ export class GgufFileWriter {
   /** Writes one tensor's bytes and the padding after it. */
   async writeTensor(slot: TensorSlot, bytes: Uint8Array): Promise<void> {
     if (bytes.byteLength !== slot.byteLength) throw new Error(`${slot.name}: encoded ${bytes.byteLength} bytes, expected ${slot.byteLength}`);
+    await interruptionPoint(`write ${slot.name}`);
     await this.write(bytes);
     const pad = alignUp(bytes.byteLength) - bytes.byteLength;
     if (pad > 0) await this.write(new Uint8Array(pad));
@@ -87,8 +91,10 @@ export class GgufFileWriter {
   async commit(): Promise<void> {
     await this.handle.sync();
     await this.handle.close();
+    throwIfInterrupted();
     await fs.rename(this.tmp, this.target);
     this.committed = true;
+    this.forgetOnInterrupt();
   }
 
   /** Removes the temporary file; a no-op after commit. */
@@ -96,5 +102,6 @@ export class GgufFileWriter {
     if (this.committed) return;
     await this.handle.close().catch(() => undefined);
     await fs.rm(this.tmp, { force: true });
+    this.forgetOnInterrupt();
   }
 }
