@@ -25,12 +25,32 @@ export function interruptMessage(signal: InterruptSignal): string {
   return `amp-prune: interrupted (${signal}): nothing written`;
 }
 
+let gracefulStop: ((signal: InterruptSignal) => void) | undefined;
+
+/**
+ * For a command that can stop cleanly at its own pace and leave something resumable (finetune saves
+ * its training state after the current step): while set, the first signal calls `stop` instead of
+ * interrupting, with no deadline; a second signal still exits at once. Returns the unsetter.
+ */
+export function deferInterrupts(stop: (signal: InterruptSignal) => void): () => void {
+  gracefulStop = stop;
+  return () => {
+    if (gracefulStop === stop) gracefulStop = undefined;
+  };
+}
+
 /** Installs the handlers; returns a function that removes them (for in-process tests). */
 export function installInterruptHandlers(graceMs = INTERRUPT_GRACE_MS): () => void {
   let watchdog: NodeJS.Timeout | undefined;
+  let deferred = false;
   const onSignal = (signal: InterruptSignal): void => {
-    if (isInterrupted()) {
+    if (isInterrupted() || deferred) {
       exitNow(interruptedBy() ?? signal);
+      return;
+    }
+    if (gracefulStop) {
+      deferred = true;
+      gracefulStop(signal);
       return;
     }
     requestInterrupt(signal);

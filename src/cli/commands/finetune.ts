@@ -7,6 +7,7 @@ import { parseTargets } from '../../finetune/lora.js';
 import { SCHEDULES } from '../../finetune/schedule.js';
 import type { Schedule } from '../../finetune/schedule.js';
 import type { GlobalOptions } from '../program.js';
+import { deferInterrupts } from '../interrupt.js';
 
 export interface FinetuneFlags {
   model: string;
@@ -70,13 +71,10 @@ export async function finetuneCommand(flags: FinetuneFlags, global: GlobalOption
   // The first SIGINT/SIGTERM stops after the current step and saves a resumable checkpoint;
   // a second one ends the process at once (nothing is written to --out either way).
   let stopRequested = false;
-  const onSignal = (signal: NodeJS.Signals) => {
-    if (stopRequested) process.exit(130);
+  const undefer = deferInterrupts((signal) => {
     stopRequested = true;
     process.stderr.write(`\n${signal}: stopping after this step and saving the training state\n`);
-  };
-  process.on('SIGINT', onSignal);
-  process.on('SIGTERM', onSignal);
+  });
   let summary;
   try {
     summary = await finetune({
@@ -109,8 +107,7 @@ export async function finetuneCommand(flags: FinetuneFlags, global: GlobalOption
     });
   } finally {
     bar.stop();
-    process.off('SIGINT', onSignal);
-    process.off('SIGTERM', onSignal);
+    undefer();
   }
   if (flags.json) {
     process.stdout.write(`${JSON.stringify({ out: flags.out, adapter: flags.saveAdapter ?? null, steps: summary.steps, tokens: summary.tokens, labelledTokens: summary.labelledTokens, lossFirst: summary.lossFirst, lossLast: summary.lossLast })}\n`);
