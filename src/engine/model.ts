@@ -8,6 +8,8 @@
  * Used for logits, perplexity and evaluation. Pruning streams layers instead (layer-runner.ts).
  */
 import type { ArchSpec, GlobalWeightName, LayerWeightName } from '../arch/spec.js';
+import { attentionLengths, defaultPreference } from './attention.js';
+import type { AttentionLengths, AttentionPreference } from './attention.js';
 import { GraphBuilder, ElemType, int } from './graph.js';
 import { emitDecoderLayer } from './layer.js';
 import { linear } from './ops/linear.js';
@@ -43,7 +45,7 @@ function emitTargetScores(g: GraphBuilder, logits2d: string, batchSeq: string): 
   g.output(g.op('/scores/greedy/Reshape', 'Reshape', [isGreedy, batchSeq]), 'target_greedy', ElemType.FLOAT, ['batch', 'seq']);
 }
 
-export function buildModelGraph(spec: ArchSpec, weights: ModelWeights): Uint8Array {
+export function buildModelGraph(spec: ArchSpec, weights: ModelWeights, attention: AttentionPreference = defaultPreference()): Uint8Array {
   const g = new GraphBuilder('amp-prune-causal-lm');
   const half = spec.rope.rotaryDim / 2;
   const ids = g.input('input_ids', ElemType.INT64, ['batch', 'seq']);
@@ -64,6 +66,7 @@ export function buildModelGraph(spec: ArchSpec, weights: ModelWeights): Uint8Arr
   const batchSeq = g.op('/model/shape/Shape', 'Shape', [ids]);
   const flatIds = g.op('/model/embed_tokens/Reshape', 'Reshape', [ids, g.i64([-1])]);
   let hidden = g.op('/model/embed_tokens/Gather', 'Gather', [embed, flatIds], { axis: int(0) });
+  let lengths: AttentionLengths | undefined;
 
   for (let i = 0; i < spec.numLayers; i++) {
     const layerWeights = weights.layers[i];
@@ -84,8 +87,9 @@ export function buildModelGraph(spec: ArchSpec, weights: ModelWeights): Uint8Arr
       key: g.input(`past_key.${i}`, ElemType.FLOAT, ['batch', kv, 'past', spec.headDim]),
       value: g.input(`past_value.${i}`, ElemType.FLOAT, ['batch', kv, 'past', spec.headDim]),
     };
-    const io = { hidden, batchSeq, attnBias: biases.get(spec.slidingWindows[i])!, cos, sin, past };
-    const out = emitDecoderLayer(g, spec, spec.layers[i], `/model/layers.${i}`, io, weight);
+    lengths ??= attentionLengths(g, batchSeq, past.key);
+    const io = { hidden, batchSeq, attnBias: biases.get(spec.slidingWindows[i])!, cos, sin, past, attentionLengths: lengths };
+    const out = emitDecoderLayer(g, spec, spec.layers[i], `/model/layers.${i}`, io, weight, {}, attention);
     hidden = out.hidden;
     g.output(out.present!.key, `present_key.${i}`, ElemType.FLOAT, ['batch', kv, 'past_plus_seq', spec.headDim]);
     g.output(out.present!.value, `present_value.${i}`, ElemType.FLOAT, ['batch', kv, 'past_plus_seq', spec.headDim]);
