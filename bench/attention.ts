@@ -17,6 +17,7 @@
 import os from 'node:os';
 import { parseArgs } from 'node:util';
 import { ElemType, GraphBuilder, float, int, ints } from '../src/engine/graph.js';
+import type { AttributeValue } from '../src/engine/onnx/model.js';
 import { VERSION } from '../src/engine/model.js';
 import { OrtSession } from '../src/engine/session.js';
 import type { FeedTensor } from '../src/engine/session.js';
@@ -91,7 +92,8 @@ function mha(withBias: boolean): Uint8Array {
   const g = new GraphBuilder(withBias ? 'mha-bias' : 'mha');
   const { q, k, v } = qkvInputs(g);
   const bias = withBias ? g.input('bias4', ElemType.FLOAT, [1, 1, 'seq', 'seq']) : '';
-  const attrs = withBias ? { num_heads: int(HEADS) } : { num_heads: int(HEADS), unidirectional: int(1) };
+  const attrs: Record<string, AttributeValue> = { num_heads: int(HEADS) };
+  if (!withBias) attrs.unidirectional = int(1);
   const out = g.op('/mha', 'MultiHeadAttention', [q, expandKv(g, 'k', k), expandKv(g, 'v', v), '', '', bias], attrs, { domain: MS });
   return finish(g, out);
 }
