@@ -3,7 +3,10 @@
  * checkpoint (prompt lengths 128/512/2048, batch 1, full logits), and the engine's achieved
  * GFLOP/s against onnxruntime's own plain MatMul on this machine.
  *
- *   node --import tsx bench/engine.ts [--quick] [--threads N] [--repeats R] [--lengths 128,512,2048] [--model DIR]
+ *   node --import tsx bench/engine.ts [--quick] [--threads N] [--repeats R] [--lengths 128,512,2048,4096] [--model DIR] [--unfused]
+ *
+ * --unfused also times the unfused attention path (AMP_PRUNE_ATTENTION=unfused) in the same run,
+ * so the fused kernel's gain is a same-run ratio too.
  *
  * The other benches import the measuring tools exported here (timing summary, machine record,
  * MatMul peak, FLOP formula), so there is one definition of each.
@@ -12,6 +15,8 @@ import os from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { padBatch } from '../src/engine/batch.js';
+import type { ArchSpec } from '../src/arch/spec.js';
+import type { AttentionPreference } from '../src/engine/attention.js';
 import { CausalLM } from '../src/engine/causal-lm.js';
 import { realModel } from './real-model.js';
 
@@ -38,27 +43,32 @@ async function main(): Promise<void> {
       repeats: { type: 'string' },
       lengths: { type: 'string' },
       model: { type: 'string' },
+      unfused: { type: 'boolean', default: false },
     },
   });
   const quick = values.quick;
   const threads = Number(values.threads ?? os.availableParallelism());
   const host = await machine(threads);
   const repeats = Number(values.repeats ?? (quick ? 2 : 5));
-  const lengths = (values.lengths ?? (quick ? '16,64' : '128,512,2048')).split(',').map(Number);
+  const lengths = (values.lengths ?? (quick ? '16,64' : '128,512,2048,4096')).split(',').map(Number);
   const model = values.model ?? (quick ? join(FIXTURES, 'smollm') : await realModel());
 
-  const lm = await CausalLM.load(model, { threads });
-  const spec = lm.spec;
-  const ours: Record<number, Summary> = {};
-  try {
-    for (const T of lengths) {
-      const batch = padBatch([promptIds(T, lm.spec.vocab)]);
-      ours[T] = summarize(await timeRepeats(() => lm.logits(batch), 1, repeats));
-      console.error(`ours T=${T}: ${fixed(ours[T].median, 3)} s`);
+  const timeOurs = async (attention: AttentionPreference): Promise<{ spec: ArchSpec; byLength: Record<number, Summary> }> => {
+    const lm = await CausalLM.load(model, { threads, attention });
+    const byLength: Record<number, Summary> = {};
+    try {
+      for (const T of lengths) {
+        const batch = padBatch([promptIds(T, lm.spec.vocab)]);
+        byLength[T] = summarize(await timeRepeats(() => lm.logits(batch), 1, repeats));
+        console.error(`ours (${attention} attention) T=${T}: ${fixed(byLength[T].median, 3)} s`);
+      }
+      return { spec: lm.spec, byLength };
+    } finally {
+      await lm.close();
     }
-  } finally {
-    await lm.close();
-  }
+  };
+  const { spec, byLength: ours } = await timeOurs('auto');
+  const unfused = values.unfused ? (await timeOurs('unfused')).byLength : undefined;
   const { result: py } = await runPythonJson<PyEngine>('engine_forward.py', ['--model', model, '--lengths', lengths.join(','), '--repeats', String(repeats)], threads);
   const peak = await matmulPeak(threads, quick ? 3 : 10, quick ? [[256, 576, 1536]] : PEAK_SHAPES);
 
@@ -76,11 +86,13 @@ async function main(): Promise<void> {
       ours_gflops: gflops,
       pytorch_gflops: forwardFlops(spec, T) / theirs.median / 1e9,
       fraction_of_matmul_peak: gflops / peak.peak,
+      ...(unfused ? { unfused_seconds: unfused[T], ratio_fused_over_unfused: unfused[T].median / ours[T].median } : {}),
     };
   });
-  const table: string[][] = [['T', 'ours tok/s', 'PyTorch tok/s', 'ours/PyTorch (goal ≥ 1.5)', 'ours GFLOP/s', '% of MatMul peak (goal ≥ 60)', 'spread ours/PT']];
+  const table: string[][] = [['T', 'ours tok/s', 'PyTorch tok/s', 'ours/PyTorch (goal ≥ 1.5)', 'ours GFLOP/s', '% of MatMul peak (goal ≥ 60)', 'spread ours/PT', ...(unfused ? ['fused/unfused'] : [])]];
   for (const r of rows) {
-    table.push([String(r.tokens), fixed(r.ours_tokens_per_s, 0), fixed(r.pytorch_tokens_per_s, 0), `${fixed(r.ratio_ours_over_pytorch)}x`, fixed(r.ours_gflops, 1), fixed(100 * r.fraction_of_matmul_peak, 0), `${fixed(100 * r.ours_seconds.spread, 0)}%/${fixed(100 * r.pytorch_seconds.spread, 0)}%`]);
+    const extra = r.ratio_fused_over_unfused === undefined ? [] : [`${fixed(r.ratio_fused_over_unfused)}x`];
+    table.push([String(r.tokens), fixed(r.ours_tokens_per_s, 0), fixed(r.pytorch_tokens_per_s, 0), `${fixed(r.ratio_ours_over_pytorch)}x`, fixed(r.ours_gflops, 1), fixed(100 * r.fraction_of_matmul_peak, 0), `${fixed(100 * r.ours_seconds.spread, 0)}%/${fixed(100 * r.pytorch_seconds.spread, 0)}%`, ...extra]);
   }
   printTable(table);
   console.log(`MatMul peak ${fixed(peak.peak, 1)} GFLOP/s (${Object.entries(peak.shapes).map(([s, v]) => `${s}: ${fixed(v.median, 1)}`).join(', ')}); PyTorch attention: ${py.attn_implementation}`);
@@ -90,7 +102,7 @@ async function main(): Promise<void> {
     machine: host,
     pytorch_versions: py.versions,
     model: { path: model, architecture: spec.architecture, layers: spec.numLayers, hidden: spec.hidden, vocab: spec.vocab },
-    settings: { batch: 1, repeats, warmup: 1, output: 'full logits [1, T, V]', pytorch_attention: py.attn_implementation },
+    settings: { batch: 1, repeats, warmup: 1, output: 'full logits [1, T, V]', pytorch_attention: py.attn_implementation, our_attention: 'auto (fused GroupQueryAttention where the layer allows it)' },
     flop_formula: 'Σ_layers (2·P_matmul·T + 4·T²·H·d_h) + 2·V·d·T; P_matmul = q,k,v,o,gate,up,down weight elements',
     matmul_peak_gflops: peak,
     rows,

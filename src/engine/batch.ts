@@ -58,7 +58,10 @@ export function padBatch(
 
 /**
  * [B, 1, 1, T, P + T] additive bias: 0 where query t may attend key s, MASK_MIN elsewhere. Keys
- * are the P cached tokens then the T new ones; causality and windows use absolute positions.
+ * are the P cached tokens then the T new ones. Causality goes by cache index; a sliding window
+ * by RoPE position (a cached key's position is the number of real cached keys before it), so a
+ * row whose cached context is shorter than the cache, padding after it, still sees its last
+ * `slidingWindow` tokens as transformers does.
  */
 export function attentionBias(b: TokenBatch, slidingWindow?: number): Float32Array {
   const T = b.seqLen;
@@ -66,12 +69,21 @@ export function attentionBias(b: TokenBatch, slidingWindow?: number): Float32Arr
   const K = P + T;
   const out = new Float32Array(b.batch * T * K).fill(MASK_MIN);
   const keyIsReal = (bi: number, k: number) => (k < P ? b.past!.mask[bi * P + k] : b.mask[bi * T + k - P]) === 1;
+  const keyPosition = new Int32Array(K);
   for (let bi = 0; bi < b.batch; bi++) {
+    let realCached = 0;
+    for (let k = 0; k < P; k++) {
+      keyPosition[k] = realCached;
+      realCached += b.past!.mask[bi * P + k];
+    }
+    for (let k = P; k < K; k++) keyPosition[k] = b.positions[bi * T + k - P];
     for (let q = 0; q < T; q++) {
       const row = (bi * T + q) * K;
-      const last = P + q;
-      const first = slidingWindow === undefined ? 0 : Math.max(0, last - slidingWindow + 1);
-      for (let k = first; k <= last; k++) if (keyIsReal(bi, k)) out[row + k] = 0;
+      const position = b.positions[bi * T + q];
+      for (let k = 0; k <= P + q; k++) {
+        const inWindow = slidingWindow === undefined || position - keyPosition[k] < slidingWindow;
+        if (inWindow && keyIsReal(bi, k)) out[row + k] = 0;
+      }
     }
   }
   return out;

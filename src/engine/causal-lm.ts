@@ -47,7 +47,7 @@ export class CausalLM {
     const globals = await reader.globals(spec);
     const layers = [];
     for (let i = 0; i < spec.numLayers; i++) layers.push(await reader.layer(spec, i));
-    const graph = buildModelGraph(spec, { globals, layers });
+    const graph = buildModelGraph(spec, { globals, layers }, opts.attention);
     const session = await OrtSession.create(graph, opts);
     return new CausalLM(checkpoint, session);
   }

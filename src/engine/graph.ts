@@ -4,31 +4,62 @@
  * written against this small API only; nothing here knows about transformers.
  */
 import { ElemType, encodeModel } from './onnx/model.js';
-import type { AttributeValue, Dim, NodeDef, TensorValue, ValueInfo } from './onnx/model.js';
+import type { AttributeValue, Dim, GraphDef, NodeDef, TensorValue, ValueInfo } from './onnx/model.js';
 
 export { ElemType };
 
 export const OPSET = 17;
 
+/** Version of each non-default operator domain a graph may use (onnxruntime's contrib ops). */
+const DOMAIN_OPSETS: Readonly<Record<string, number>> = { 'com.microsoft': 1 };
+
 /** Attribute shorthands, so call sites say which ONNX attribute type they mean. */
 export const int = (value: number): AttributeValue => ({ kind: 'int', value });
 export const float = (value: number): AttributeValue => ({ kind: 'float', value });
 export const ints = (value: readonly number[]): AttributeValue => ({ kind: 'ints', value });
+export const graph = (value: GraphDef): AttributeValue => ({ kind: 'graph', value });
 
 export class GraphBuilder {
   private readonly nodes: NodeDef[] = [];
   private readonly inputs: ValueInfo[] = [];
   private readonly outputs: ValueInfo[] = [];
   private readonly initializers: TensorValue[] = [];
-  private readonly names = new Set<string>();
-  private readonly constants = new Map<string, string>();
+  private readonly names: Set<string>;
+  private readonly constants: Map<string, string>;
+  private readonly domains: Set<string>;
+  /** The top-level graph: owns names, constants and initializers that branches share. */
+  private readonly root: GraphBuilder;
 
-  constructor(readonly name: string) {}
+  /** `opset`: the default domain's version (17 unless a graph needs a newer op). */
+  constructor(
+    readonly name: string,
+    readonly opset = OPSET,
+    parent?: GraphBuilder,
+  ) {
+    this.root = parent?.root ?? this;
+    this.names = parent ? this.root.names : new Set();
+    this.constants = parent ? this.root.constants : new Map();
+    this.domains = parent ? this.root.domains : new Set();
+  }
 
   private claim(name: string): string {
     if (this.names.has(name)) throw new Error(`duplicate graph name ${name}`);
     this.names.add(name);
     return name;
+  }
+
+  /**
+   * A branch body for If: nodes built by `build` (which may read any value of the enclosing
+   * graph, constants included) and returns the values the branch yields, in order.
+   */
+  subgraph(name: string, build: (branch: GraphBuilder) => readonly string[]): GraphDef {
+    const branch = new GraphBuilder(name, this.opset, this);
+    build(branch).forEach((value, i) => {
+      const out = `${name}/yield_${i}`;
+      branch.op(out, 'Identity', [value], {}, { outputNames: [out] });
+      branch.outputs.push({ name: out, elemType: ElemType.FLOAT });
+    });
+    return { name, nodes: branch.nodes, inputs: [], outputs: branch.outputs, initializers: [] };
   }
 
   input(name: string, elemType: ElemType, dims: readonly Dim[]): string {
@@ -43,7 +74,7 @@ export class GraphBuilder {
   }
 
   initializer(tensor: TensorValue): string {
-    this.initializers.push({ ...tensor, name: this.claim(tensor.name) });
+    this.root.initializers.push({ ...tensor, name: this.claim(tensor.name) });
     return tensor.name;
   }
 
@@ -89,6 +120,10 @@ export class GraphBuilder {
     const outputs =
       opts.outputNames ?? Array.from({ length: opts.outputCount ?? 1 }, (_, i) => `${path}/output_${i}`);
     for (const o of outputs) this.claim(o);
+    if (opts.domain) {
+      if (!(opts.domain in DOMAIN_OPSETS)) throw new Error(`unknown operator domain ${opts.domain}`);
+      this.domains.add(opts.domain);
+    }
     this.nodes.push({ name: this.claim(`node:${path}`).slice(5), opType, domain: opts.domain, inputs, outputs, attributes });
     return outputs[0];
   }
@@ -106,7 +141,7 @@ export class GraphBuilder {
         outputs: this.outputs,
         initializers: this.initializers,
       },
-      opsets: { '': OPSET },
+      opsets: { '': this.opset, ...Object.fromEntries([...this.domains].map((d) => [d, DOMAIN_OPSETS[d]])) },
       producerName: 'amp-prune',
       producerVersion,
     });

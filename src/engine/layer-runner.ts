@@ -4,6 +4,8 @@
  * without the whole model in memory.
  */
 import type { ArchSpec, LayerShape, LayerWeightName } from '../arch/spec.js';
+import { defaultPreference } from './attention.js';
+import type { AttentionPreference } from './attention.js';
 import { ElemType, GraphBuilder } from './graph.js';
 import { emitDecoderLayer, STAT_NAMES } from './layer.js';
 import type { GramProjection, LayerTaps, StatName } from './layer.js';
@@ -21,7 +23,7 @@ export interface LayerResult {
 }
 
 /** The per-layer graph: inputs hidden [B,T,d], attn_bias, cos, sin, (token_weight), and every weight by logical name. */
-export function buildLayerGraph(spec: ArchSpec, layer: number, taps: LayerTaps): Uint8Array {
+export function buildLayerGraph(spec: ArchSpec, layer: number, taps: LayerTaps, attention: AttentionPreference = defaultPreference()): Uint8Array {
   const shape = spec.layers[layer];
   const g = new GraphBuilder(`amp-prune-layer-${shape.heads}h-${shape.kvHeads}kv-${shape.intermediate}i`);
   const half = spec.rope.rotaryDim / 2;
@@ -35,7 +37,7 @@ export function buildLayerGraph(spec: ArchSpec, layer: number, taps: LayerTaps):
   const shapeOf = g.op('/layer/shape/Shape', 'Shape', [hiddenIn]);
   const batchSeq = g.op('/layer/shape/Slice', 'Slice', [shapeOf, g.i64([0]), g.i64([2])]);
   const hidden = g.op('/layer/flatten/Reshape', 'Reshape', [hiddenIn, g.i64([-1, spec.hidden])]);
-  const out = emitDecoderLayer(g, spec, shape, '/layer', { hidden, batchSeq, attnBias, cos, sin, tokenWeight }, (n) => weights.get(n), taps);
+  const out = emitDecoderLayer(g, spec, shape, '/layer', { hidden, batchSeq, attnBias, cos, sin, tokenWeight }, (n) => weights.get(n), taps, attention);
 
   g.output(g.op('/layer/unflatten/Reshape', 'Reshape', [out.hidden, shapeOf]), 'hidden_out', ElemType.FLOAT, ['batch', 'seq', spec.hidden]);
   if (out.raw) {
@@ -69,7 +71,7 @@ export class LayerRunner {
     const key = shapeKey(this.spec.layers[layer], taps);
     let s = this.sessions.get(key);
     if (!s) {
-      s = OrtSession.create(buildLayerGraph(this.spec, layer, taps), this.opts);
+      s = OrtSession.create(buildLayerGraph(this.spec, layer, taps, this.opts.attention), this.opts);
       this.sessions.set(key, s);
     }
     return s;

@@ -2,11 +2,12 @@
  * One decoder layer as ONNX nodes, shared by the per-layer graph (weights as graph inputs, one
  * session per layer shape) and the whole-model graph (weights as initializers).
  *
- * Hidden states flow as [N = B·T, d] so every projection is one Gemm; attention reshapes to
- * [B, heads, T, head_dim]. Grouped-query attention needs no K/V copies: queries are viewed as
- * [B, kv_heads, group, T, head_dim] and K/V as [B, kv_heads, 1, T, head_dim], and MatMul broadcasts.
+ * Hidden states flow as [N = B·T, d] so every projection is one Gemm; attention reads
+ * [B, T, heads, head_dim] and runs through the fused or unfused kernel of attention.ts.
  */
 import type { ArchSpec, LayerShape, LayerWeightName } from '../arch/spec.js';
+import { attentionKernel, defaultPreference, emitCausalAttention } from './attention.js';
+import type { AttentionLengths, AttentionPreference } from './attention.js';
 import { int, ints } from './graph.js';
 import type { GraphBuilder } from './graph.js';
 import { activation } from './ops/activation.js';
@@ -30,6 +31,8 @@ export interface LayerInputs {
   /** KV cache of earlier tokens, [B, kv_heads, P, head_dim] each (P may be 0); with it the
    *  layer also returns the extended cache. attnBias is then [B, 1, 1, T, P + T]. */
   past?: { key: string; value: string };
+  /** The fused kernel's length inputs, computed once per graph (attentionLengths); else per layer. */
+  attentionLengths?: AttentionLengths;
 }
 
 /**
@@ -91,6 +94,7 @@ export function emitDecoderLayer(
   io: LayerInputs,
   weight: WeightRef,
   taps: LayerTaps = {},
+  attention: AttentionPreference = defaultPreference(),
 ): LayerOutputs {
   const need = (name: LayerWeightName): string => {
     const w = weight(name);
@@ -101,7 +105,7 @@ export function emitDecoderLayer(
     norm(g, kind, p, x, need(`${prefix}.weight`), weight(`${prefix}.bias`), spec.norm.eps);
 
   const h = normOf('attn_norm', `${path}/input_layernorm`, io.hidden);
-  const attn = emitAttention(g, spec, shape, `${path}/attn`, h, io, need, weight, normOf, taps);
+  const attn = emitAttention(g, spec, shape, `${path}/attn`, h, io, need, weight, normOf, taps, attention);
   const residual = g.op(`${path}/attn/residual/Add`, 'Add', [io.hidden, attn.output]);
 
   const mlpIn = spec.parallelResidual ? h : normOf('mlp_norm', `${path}/post_attention_layernorm`, residual);
@@ -174,50 +178,39 @@ function emitAttention(
   weight: WeightRef,
   normOf: (prefix: 'q_norm' | 'k_norm', p: string, x: string, kind?: ArchSpec['norm']['kind']) => string,
   taps: LayerTaps,
+  attention: AttentionPreference,
 ): AttentionOut {
   const { heads, kvHeads } = shape;
   const dh = spec.headDim;
-  const group = heads / kvHeads;
 
-  // [N, n·dh] -> [B, n, T, dh]
+  // [N, n·dh] -> [B, T, n, dh]: the layout the fused kernel reads, and RoPE/qk-norm act on the last axis
   const toHeads = (name: string, x: string, n: number) => {
     const target = g.op(`${path}/${name}/shape/Concat`, 'Concat', [io.batchSeq, g.i64([n, dh])], { axis: int(0) });
-    const bthd = g.op(`${path}/${name}/Reshape`, 'Reshape', [x, target]);
-    return g.op(`${path}/${name}/Transpose`, 'Transpose', [bthd], { perm: ints([0, 2, 1, 3]) });
+    return g.op(`${path}/${name}/Reshape`, 'Reshape', [x, target]);
   };
   let q = toHeads('q', linear(g, `${path}/q_proj`, h, need('q.weight'), weight('q.bias')), heads);
   let k = toHeads('k', linear(g, `${path}/k_proj`, h, need('k.weight'), weight('k.bias')), kvHeads);
-  const vNew = toHeads('v', linear(g, `${path}/v_proj`, h, need('v.weight'), weight('v.bias')), kvHeads);
+  const v = toHeads('v', linear(g, `${path}/v_proj`, h, need('v.weight'), weight('v.bias')), kvHeads);
   if (spec.qkNorm) {
     q = normOf('q_norm', `${path}/q_norm`, q, spec.qkNorm);
     k = normOf('k_norm', `${path}/k_norm`, k, spec.qkNorm);
   }
-  q = applyRope(g, `${path}/q_rope`, q, io.cos, io.sin, spec.rope.rotaryDim, dh);
-  k = applyRope(g, `${path}/k_rope`, k, io.cos, io.sin, spec.rope.rotaryDim, dh);
-  let v = vNew;
-  let present: AttentionOut['present'];
-  if (io.past) {
-    // keys/values of earlier tokens come first along the sequence axis: [B, kv, P + T, dh]
-    k = g.op(`${path}/k/cache/Concat`, 'Concat', [io.past.key, k], { axis: int(2) });
-    v = g.op(`${path}/v/cache/Concat`, 'Concat', [io.past.value, v], { axis: int(2) });
-    present = { key: k, value: v };
-  }
+  // RoPE tables [B, 1, T, r/2] -> [B, T, 1, r/2] to broadcast over the heads axis
+  const cos = g.op(`${path}/rope/cos/Transpose`, 'Transpose', [io.cos], { perm: ints([0, 2, 1, 3]) });
+  const sin = g.op(`${path}/rope/sin/Transpose`, 'Transpose', [io.sin], { perm: ints([0, 2, 1, 3]) });
+  q = applyRope(g, `${path}/q_rope`, q, cos, sin, spec.rope.rotaryDim, dh);
+  k = applyRope(g, `${path}/k_rope`, k, cos, sin, spec.rope.rotaryDim, dh);
 
-  const q5 = g.op(`${path}/q/group/Reshape`, 'Reshape', [q, g.i64([0, kvHeads, group, -1, dh])]); // [B, kv, group, T, dh]
-  const k5t = g.op(`${path}/k/group/Transpose`, 'Transpose', [g.op(`${path}/k/group/Unsqueeze`, 'Unsqueeze', [k, g.i64([2])])], {
-    perm: ints([0, 1, 2, 4, 3]),
-  }); // [B, kv, 1, dh, T]
-  const v5 = g.op(`${path}/v/group/Unsqueeze`, 'Unsqueeze', [v, g.i64([2])]); // [B, kv, 1, T, dh]
-  const scores = g.op(`${path}/scores/Mul`, 'Mul', [g.op(`${path}/scores/MatMul`, 'MatMul', [q5, k5t]), g.f32(1 / Math.sqrt(dh))]);
-  const probs = g.op(`${path}/Softmax`, 'Softmax', [g.op(`${path}/scores/Add`, 'Add', [scores, io.attnBias])], { axis: int(-1) });
-  const ctx5 = g.op(`${path}/context/MatMul`, 'MatMul', [probs, v5]); // [B, kv, group, T, dh]
-  const ctx = g.op(`${path}/context/Reshape`, 'Reshape', [ctx5, g.i64([0, heads, -1, dh])]); // [B, H, T, dh] (T: new tokens only)
-  const bthd = g.op(`${path}/context/Transpose`, 'Transpose', [ctx], { perm: ints([0, 2, 1, 3]) });
-  const oProjInput = g.op(`${path}/context/flat/Reshape`, 'Reshape', [bthd, g.i64([-1, heads * dh])]); // [N, H·dh]
+  const kernel = attentionKernel(spec, shape, attention);
+  const attn = emitCausalAttention(g, path, kernel, shape, dh, { q, k, v, batchSeq: io.batchSeq, attnBias: io.attnBias, past: io.past, lengths: io.attentionLengths });
+  const oProjInput = g.op(`${path}/context/flat/Reshape`, 'Reshape', [attn.context, g.i64([-1, heads * dh])]); // [N, H·dh]
   const output = linear(g, `${path}/o_proj`, oProjInput, need('o.weight'), weight('o.bias'));
 
-  const result: AttentionOut = { output, oProjInput, present };
-  if (taps.stats) result.headL1 = headContributionL1(g, `${path}/o_proj/head_l1`, ctx, need('o.weight'), heads, dh, spec.hidden, io);
+  const result: AttentionOut = { output, oProjInput, present: attn.present };
+  if (taps.stats) {
+    const ctx = g.op(`${path}/context/heads/Transpose`, 'Transpose', [toHeads('context/heads', attn.context, heads)], { perm: ints([0, 2, 1, 3]) }); // [B, H, T, dh]
+    result.headL1 = headContributionL1(g, `${path}/o_proj/head_l1`, ctx, need('o.weight'), heads, dh, spec.hidden, io);
+  }
   return result;
 }
 

@@ -8,6 +8,8 @@
  * Used for logits, perplexity and evaluation. Pruning streams layers instead (layer-runner.ts).
  */
 import type { ArchSpec, GlobalWeightName, LayerWeightName } from '../arch/spec.js';
+import { attentionLengths, defaultPreference } from './attention.js';
+import type { AttentionLengths, AttentionPreference } from './attention.js';
 import { GraphBuilder, ElemType, int } from './graph.js';
 import { emitDecoderLayer } from './layer.js';
 import { linear } from './ops/linear.js';
@@ -72,15 +74,18 @@ export interface BodyOutputs {
  * Embedding, every decoder layer, final norm and LM head: the one model definition that both the
  * engine's session graph and the ONNX export are built from (they differ only in their inputs).
  */
-export function emitCausalLm(g: GraphBuilder, spec: ArchSpec, weights: GraphWeights, io: BodyInputs): BodyOutputs {
+export function emitCausalLm(g: GraphBuilder, spec: ArchSpec, weights: GraphWeights, io: BodyInputs, attention: AttentionPreference = defaultPreference()): BodyOutputs {
   const embed = weights.global('embed.weight')!;
   const batchSeq = g.op('/model/shape/Shape', 'Shape', [io.ids]);
   const flatIds = g.op('/model/embed_tokens/Reshape', 'Reshape', [io.ids, g.i64([-1])]);
   let hidden = g.op('/model/embed_tokens/Gather', 'Gather', [embed, flatIds], { axis: int(0) });
   const presents: BodyOutputs['presents'] = [];
+  let lengths: AttentionLengths | undefined;
   for (let i = 0; i < spec.numLayers; i++) {
-    const layerIo = { hidden, batchSeq, attnBias: io.attnBias(spec.slidingWindows[i]), cos: io.cos, sin: io.sin, past: io.past(i) };
-    const out = emitDecoderLayer(g, spec, spec.layers[i], `/model/layers.${i}`, layerIo, (name) => weights.layer(i, name));
+    const past = io.past(i);
+    lengths ??= attentionLengths(g, batchSeq, past.key);
+    const layerIo = { hidden, batchSeq, attnBias: io.attnBias(spec.slidingWindows[i]), cos: io.cos, sin: io.sin, past, attentionLengths: lengths };
+    const out = emitDecoderLayer(g, spec, spec.layers[i], `/model/layers.${i}`, layerIo, (name) => weights.layer(i, name), {}, attention);
     hidden = out.hidden;
     presents.push(out.present!);
   }
@@ -116,7 +121,7 @@ function initializerWeights(g: GraphBuilder, spec: ArchSpec, weights: ModelWeigh
   };
 }
 
-export function buildModelGraph(spec: ArchSpec, weights: ModelWeights): Uint8Array {
+export function buildModelGraph(spec: ArchSpec, weights: ModelWeights, attention: AttentionPreference = defaultPreference()): Uint8Array {
   const g = new GraphBuilder('amp-prune-causal-lm');
   const half = spec.rope.rotaryDim / 2;
   const ids = g.input('input_ids', ElemType.INT64, ['batch', 'seq']);
@@ -136,7 +141,7 @@ export function buildModelGraph(spec: ArchSpec, weights: ModelWeights): Uint8Arr
     cos,
     sin,
     past: (i) => past[i],
-  });
+  }, attention);
   body.presents.forEach((present, i) => {
     const kv = spec.layers[i].kvHeads;
     g.output(present.key, `present_key.${i}`, ElemType.FLOAT, ['batch', kv, 'past_plus_seq', spec.headDim]);

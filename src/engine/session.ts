@@ -6,6 +6,7 @@ import os from 'node:os';
 import * as ort from 'onnxruntime-node';
 import { UserError } from '../errors.js';
 import { interruptionPoint } from '../interrupt.js';
+import type { AttentionPreference } from './attention.js';
 
 // onnxruntime's own logger writes multi-line native messages to stderr; failures reach the user
 // as one-line errors instead. AMP_PRUNE_ORT_LOG=verbose|info|warning|error brings the log back.
@@ -18,12 +19,16 @@ export interface SessionOptions {
   device?: Device;
   /** Intra-op threads; default: every core. */
   threads?: number;
+  /** Which attention kernel graphs built for these sessions use (attention.ts); default 'auto',
+   *  or AMP_PRUNE_ATTENTION. Carried here because every graph builder receives these options. */
+  attention?: AttentionPreference;
 }
 
 export type FeedTensor =
   | { type: 'float32'; data: Float32Array; dims: readonly number[] }
   | { type: 'float64'; data: Float64Array; dims: readonly number[] }
-  | { type: 'int64'; data: BigInt64Array; dims: readonly number[] };
+  | { type: 'int64'; data: BigInt64Array; dims: readonly number[] }
+  | { type: 'int32'; data: Int32Array; dims: readonly number[] };
 
 export interface OutputTensor {
   data: Float32Array;

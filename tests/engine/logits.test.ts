@@ -8,12 +8,16 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { test } from 'node:test';
 import { padBatch } from '../../src/engine/batch.js';
+import { attentionKernel } from '../../src/engine/attention.js';
+import type { AttentionPreference } from '../../src/engine/attention.js';
 import { CausalLM } from '../../src/engine/causal-lm.js';
 import { loadTokenizer } from '../../src/io/tokenizer.js';
 import { maxDiffOnRealTokens } from '../helpers/compare.js';
 import { fixtureDir, fixtureVariants, referenceLogits } from '../helpers/python.js';
 
 const TOLERANCE = 1e-4;
+const ATTENTION_PATHS: AttentionPreference[] = ['auto', 'unfused'];
+const kernelsCompared = new Set<string>();
 
 const text = readFileSync(new URL('../../../shared/data/wikitext2/derived_raw_hf_joined/wikitext-test.txt', import.meta.url), 'utf8')
   .replace(/\r/g, '')
@@ -33,19 +37,28 @@ for (const variant of variants) {
     const ids = [Array.from(batch.ids.subarray(0, batch.seqLen)), Array.from(batch.ids.subarray(batch.seqLen))];
     const mask = [Array.from(batch.mask.subarray(0, batch.seqLen)), Array.from(batch.mask.subarray(batch.seqLen))];
 
-    const lm = await CausalLM.load(dir, { threads: 1 });
-    try {
-      const ours = await lm.logits(batch);
-      const ref = await referenceLogits(dir, ids, mask);
-      assert.deepEqual(ours.dims, ref.dims);
-      const diff = maxDiffOnRealTokens(ours.data, ref.data, mask, ours.dims[2]);
-      t.diagnostic(`max |ours - transformers| = ${diff.toExponential(2)}`);
-      assert.ok(diff <= TOLERANCE, `max |ours - transformers| = ${diff} > ${TOLERANCE}`);
-    } finally {
-      await lm.close();
+    const ref = await referenceLogits(dir, ids, mask);
+    // both attention paths: the fused kernel where the fixture's shapes allow it, and the unfused one
+    for (const attention of ATTENTION_PATHS) {
+      const lm = await CausalLM.load(dir, { threads: 1, attention });
+      try {
+        const kernels = new Set(lm.spec.layers.map((shape) => attentionKernel(lm.spec, shape, attention)));
+        const ours = await lm.logits(batch);
+        assert.deepEqual(ours.dims, ref.dims);
+        const diff = maxDiffOnRealTokens(ours.data, ref.data, mask, ours.dims[2]);
+        if (diff <= TOLERANCE) for (const k of kernels) kernelsCompared.add(k);
+        t.diagnostic(`${attention} (${[...kernels].join('+')}): max |ours - transformers| = ${diff.toExponential(2)}`);
+        assert.ok(diff <= TOLERANCE, `${attention}: max |ours - transformers| = ${diff} > ${TOLERANCE}`);
+      } finally {
+        await lm.close();
+      }
     }
   });
 }
+
+test('both attention kernels were compared with transformers above', () => {
+  assert.deepEqual([...kernelsCompared].sort(), ['fused', 'unfused']);
+});
 
 test('fixtures cover every family and the tricky configurations', () => {
   const names = new Set(variants.map((v) => v.name));

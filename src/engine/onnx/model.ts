@@ -22,7 +22,8 @@ export type Dim = number | string;
 export interface ValueInfo {
   name: string;
   elemType: ElemType;
-  dims: readonly Dim[];
+  /** Absent: shape unknown (subgraph outputs whose shape onnxruntime infers). */
+  dims?: readonly Dim[];
 }
 
 export interface ExternalLocation {
@@ -46,7 +47,8 @@ export type AttributeValue =
   | { kind: 'string'; value: string }
   | { kind: 'ints'; value: readonly number[] }
   | { kind: 'floats'; value: readonly number[] }
-  | { kind: 'tensor'; value: TensorValue };
+  | { kind: 'tensor'; value: TensorValue }
+  | { kind: 'graph'; value: GraphDef };
 
 export interface NodeDef {
   name: string;
@@ -74,7 +76,7 @@ export interface ModelDef {
 
 const IR_VERSION = 8;
 
-const AttributeType = { FLOAT: 1, INT: 2, STRING: 3, TENSOR: 4, FLOATS: 6, INTS: 7 } as const;
+const AttributeType = { FLOAT: 1, INT: 2, STRING: 3, TENSOR: 4, GRAPH: 5, FLOATS: 6, INTS: 7 } as const;
 
 function encodeTensor(t: TensorValue): ProtoWriter {
   const w = new ProtoWriter();
@@ -99,14 +101,17 @@ function encodeTensor(t: TensorValue): ProtoWriter {
 }
 
 function encodeValueInfo(v: ValueInfo): ProtoWriter {
-  const shape = new ProtoWriter();
-  for (const d of v.dims) {
-    const dim = new ProtoWriter();
-    if (typeof d === 'number') dim.varint(1, d);
-    else dim.string(2, d);
-    shape.message(1, dim);
+  const tensorType = new ProtoWriter().varint(1, v.elemType);
+  if (v.dims) {
+    const shape = new ProtoWriter();
+    for (const d of v.dims) {
+      const dim = new ProtoWriter();
+      if (typeof d === 'number') dim.varint(1, d);
+      else dim.string(2, d);
+      shape.message(1, dim);
+    }
+    tensorType.message(2, shape);
   }
-  const tensorType = new ProtoWriter().varint(1, v.elemType).message(2, shape);
   const type = new ProtoWriter().message(1, tensorType);
   return new ProtoWriter().string(1, v.name).message(2, type);
 }
@@ -126,6 +131,8 @@ function encodeAttribute(name: string, a: AttributeValue): ProtoWriter {
       return w.packedFloats(7, a.value).varint(20, AttributeType.FLOATS);
     case 'ints':
       return w.packedVarints(8, a.value).varint(20, AttributeType.INTS);
+    case 'graph':
+      return w.message(6, encodeGraph(a.value)).varint(20, AttributeType.GRAPH);
   }
 }
 

@@ -1,4 +1,5 @@
-/** Rotary embedding on [B, heads, T, head_dim] with cos/sin tables [B, 1, T, rotary/2]. */
+/** Rotary embedding on the last axis (head_dim) of x, with cos/sin tables that broadcast to x's
+ *  shape but for that axis, of width rotary/2 (attention uses x [B, T, heads, dh], tables [B, T, 1, r/2]). */
 import { int } from '../graph.js';
 import type { GraphBuilder } from '../graph.js';
 

@@ -109,7 +109,9 @@ export async function exportHfToOnnx(modelDir: string, out: string, options: Onn
         await handle.close();
       }
 
-      const body = emitCausalLm(g, spec, { global: (n) => globals.get(n), layer: (i, n) => layers[i].get(n) }, inputs);
+      // standard ONNX ops only: com.microsoft GroupQueryAttention ties the file to onnxruntime and
+      // refuses batched prefill on a cache, which transformers.js's generate does
+      const body = emitCausalLm(g, spec, { global: (n) => globals.get(n), layer: (i, n) => layers[i].get(n) }, inputs, 'unfused');
       g.output(body.logits, 'logits', ElemType.FLOAT, [DIM.batch, DIM.seq, spec.vocab]);
       body.presents.forEach((present, i) => {
         const dims = [DIM.batch, spec.layers[i].kvHeads, DIM.total, spec.headDim];
