@@ -1,5 +1,6 @@
 /**
- * The whole model as one ONNX graph, weights as initializers (so onnxruntime can pre-pack them):
+ * The whole model as one ONNX graph, weights as initializers (so onnxruntime can pre-pack them),
+ * or, for a model too big for one protobuf (2 GiB), as graph inputs fed on every run:
  *
  *   input_ids ─Gather(embed)─▶ layer 0 … layer L-1 ─final norm─lm_head─▶ logits [B, T, V]
  *
@@ -13,6 +14,7 @@ import { emitDecoderLayer } from './layer.js';
 import { linear } from './ops/linear.js';
 import { norm } from './ops/norm.js';
 import { biasInputName } from './prepared-batch.js';
+import type { FeedTensor } from './session.js';
 
 export const VERSION = '0.1.0';
 
@@ -43,8 +45,33 @@ function emitTargetScores(g: GraphBuilder, logits2d: string, batchSeq: string): 
   g.output(g.op('/scores/greedy/Reshape', 'Reshape', [isGreedy, batchSeq]), 'target_greedy', ElemType.FLOAT, ['batch', 'seq']);
 }
 
-export function buildModelGraph(spec: ArchSpec, weights: ModelWeights): Uint8Array {
+/**
+ * Above this many weight bytes they are fed as inputs: protobuf caps a message at 2 GiB, and the
+ * graph's own nodes and constants need some room.
+ */
+export const INLINE_WEIGHT_LIMIT = 1.5 * 2 ** 30;
+
+export interface ModelGraph {
+  bytes: Uint8Array;
+  /** The weights to feed on every run (empty when they are initializers). */
+  weightFeeds: Record<string, FeedTensor>;
+}
+
+function weightBytes(weights: ModelWeights): number {
+  let total = 0;
+  for (const map of [weights.globals, ...weights.layers]) for (const data of map.values()) total += data.byteLength;
+  return total;
+}
+
+export function buildModelGraph(spec: ArchSpec, weights: ModelWeights, inlineLimit = INLINE_WEIGHT_LIMIT): ModelGraph {
   const g = new GraphBuilder('amp-prune-causal-lm');
+  const weightFeeds: Record<string, FeedTensor> = {};
+  const asInputs = weightBytes(weights) > inlineLimit;
+  const bind = (name: string, dims: readonly number[], data: Float32Array): string => {
+    if (!asInputs) return g.initializer({ name, elemType: ElemType.FLOAT, dims: [...dims], raw: bytesOf(data) });
+    weightFeeds[name] = { type: 'float32', data, dims: [...dims] };
+    return g.input(name, ElemType.FLOAT, dims);
+  };
   const half = spec.rope.rotaryDim / 2;
   const ids = g.input('input_ids', ElemType.INT64, ['batch', 'seq']);
   const biases = new Map<number | undefined, string>();
@@ -58,7 +85,7 @@ export function buildModelGraph(spec: ArchSpec, weights: ModelWeights): Uint8Arr
     const data = weights.globals.get(name);
     if (!data) return undefined;
     const shape = spec.globalWeights().find((w) => w.name === name)!.shape;
-    return g.initializer({ name: `model.${name}`, elemType: ElemType.FLOAT, dims: shape, raw: bytesOf(data) });
+    return bind(`model.${name}`, shape, data);
   };
   const embed = global('embed.weight')!;
   const batchSeq = g.op('/model/shape/Shape', 'Shape', [ids]);
@@ -74,7 +101,7 @@ export function buildModelGraph(spec: ArchSpec, weights: ModelWeights): Uint8Arr
       if (!data) return undefined;
       let n = names.get(name);
       if (!n) {
-        n = g.initializer({ name: `model.layers.${i}.${name}`, elemType: ElemType.FLOAT, dims: shapes.get(name)!, raw: bytesOf(data) });
+        n = bind(`model.layers.${i}.${name}`, shapes.get(name)!, data);
         names.set(name, n);
       }
       return n;
@@ -97,5 +124,5 @@ export function buildModelGraph(spec: ArchSpec, weights: ModelWeights): Uint8Arr
   const target = g.op('/lm_head/shape/Concat', 'Concat', [batchSeq, g.i64([spec.vocab])], { axis: int(0) });
   g.output(g.op('/lm_head/Reshape', 'Reshape', [logits2d, target]), 'logits', ElemType.FLOAT, ['batch', 'seq', spec.vocab]);
   emitTargetScores(g, logits2d, batchSeq);
-  return g.toBytes(VERSION);
+  return { bytes: g.toBytes(VERSION), weightFeeds };
 }
