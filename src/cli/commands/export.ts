@@ -1,6 +1,7 @@
 /** `amp-prune export MODEL --format gguf --out OUT.gguf`: a LLaMA folder as one llama.cpp file. */
 import { UserError } from '../../errors.js';
 import { type GgufDtype, exportHfToGguf } from '../../export/gguf/hf-to-gguf.js';
+import { prepareModel } from '../model-arg.js';
 import { terminalProgress } from '../progress.js';
 
 export interface ExportFlags {
@@ -13,10 +14,11 @@ export interface ExportFlags {
 
 export async function exportCommand(model: string, flags: ExportFlags): Promise<void> {
   if (flags.format !== 'gguf') throw new UserError(`--format ${flags.format} is not supported (supported: gguf)`);
+  const folder = await prepareModel(model);
   const bar = terminalProgress();
   let summary;
   try {
-    summary = await exportHfToGguf(model, flags.out, {
+    summary = await exportHfToGguf(folder, flags.out, {
       dtype: flags.dtype,
       force: flags.force,
       progress: { start: (total) => bar.phase('export', total), tensorDone: (name) => bar.tick(name) },
