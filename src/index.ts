@@ -20,6 +20,10 @@ export type { KvCache, LoglikelihoodRequest, LoglikelihoodResult } from './engin
 export { loadTokenizer } from './io/tokenizer.js';
 export { ensureHfCheckpoint } from './convert/ensure-hf.js';
 export { defaultModel } from './models/default-model.js';
+export { BUILTIN_MODELS, builtinModel } from './models/registry.js';
+export type { BuiltinModel } from './models/registry.js';
+export { resolveModel } from './models/resolve.js';
+export { ensureBuiltinGguf } from './models/fetch.js';
 export { prune, dryRun } from './prune/prune.js';
 export type { PruneRequest } from './prune/request.js';
 export { planLayers, targetShapes } from './plan/plan.js';

@@ -4,13 +4,13 @@
  * tensor headers only, so bad settings fail before any model loads.
  */
 import { resolve } from 'node:path';
-import { ensureHfCheckpoint } from '../convert/ensure-hf.js';
+import { resolveModel } from '../models/resolve.js';
 import { openCheckpoint } from '../engine/checkpoint.js';
 import { modelCost } from './flops.js';
 import type { ModelSummary } from './record.js';
 
 export async function describeModel(pathOrGguf: string): Promise<ModelSummary> {
-  const checkpoint = await ensureHfCheckpoint(pathOrGguf);
+  const checkpoint = await resolveModel(pathOrGguf);
   const opened = await openCheckpoint(checkpoint);
   await opened.store.close();
   const cost = modelCost(opened.spec);

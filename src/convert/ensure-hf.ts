@@ -57,29 +57,52 @@ async function usableCacheRoot(root: string): Promise<boolean> {
   }
 }
 
-/**
- * For a GGUF file (a .gguf name or the GGUF magic), the Hugging Face folder it converts to,
- * converting on first use; anything else (a model folder, a missing path) is returned unchanged
- * for the caller to open and report on as usual. The cache lives beside the file, or under
- * ~/.cache/amp-prune/gguf where that folder is read-only; `cacheDir` replaces both.
- */
-export async function ensureHfCheckpoint(pathOrGguf: string, cacheDir?: string, progress?: ConvertProgress): Promise<string> {
+interface CacheLocation {
+  roots: string[];
+  folderName: string;
+}
+
+/** Where a GGUF file's conversion goes, or undefined when the file is not a GGUF. */
+async function cacheLocation(pathOrGguf: string, cacheDir?: string): Promise<CacheLocation | undefined> {
   const stat = await fs.stat(pathOrGguf).catch(() => undefined);
-  if (!stat?.isFile()) return pathOrGguf;
+  if (!stat?.isFile()) return undefined;
   const header = await readPrefix(pathOrGguf, HEADER_BYTES);
   const looksLikeGguf = pathOrGguf.toLowerCase().endsWith('.gguf') || header.subarray(0, 4).equals(GGUF_MAGIC);
-  if (!looksLikeGguf) return pathOrGguf;
-
+  if (!looksLikeGguf) return undefined;
   // the user's cache first: nothing is written beside the input model unless the cache is unwritable
   const userCache = path.join(process.env.XDG_CACHE_HOME || path.join(os.homedir(), '.cache'), 'amp-prune', 'gguf');
   const roots = cacheDir ? [cacheDir] : [userCache, path.join(path.dirname(pathOrGguf), CACHE_FOLDER)];
-  const folderName = `${path.basename(pathOrGguf).replace(/\.gguf$/i, '')}-${cacheKey(stat, header)}`;
-  for (const root of roots) {
-    if (await isCompleteCheckpoint(path.join(root, folderName))) return path.join(root, folderName);
+  return { roots, folderName: `${path.basename(pathOrGguf).replace(/\.gguf$/i, '')}-${cacheKey(stat, header)}` };
+}
+
+async function completeFolder(location: CacheLocation): Promise<string | undefined> {
+  for (const root of location.roots) {
+    const dir = path.join(root, location.folderName);
+    if (await isCompleteCheckpoint(dir)) return dir;
   }
-  for (const root of roots) {
+  return undefined;
+}
+
+/** The complete converted folder of this GGUF file version, if one is cached; converts nothing. */
+export async function findConvertedCheckpoint(gguf: string, cacheDir?: string): Promise<string | undefined> {
+  const location = await cacheLocation(gguf, cacheDir);
+  return location && completeFolder(location);
+}
+
+/**
+ * For a GGUF file (a .gguf name or the GGUF magic), the Hugging Face folder it converts to,
+ * converting on first use; anything else (a model folder, a missing path) is returned unchanged
+ * for the caller to open and report on as usual. The cache lives under ~/.cache/amp-prune/gguf,
+ * or beside the file where that folder is read-only; `cacheDir` replaces both.
+ */
+export async function ensureHfCheckpoint(pathOrGguf: string, cacheDir?: string, progress?: ConvertProgress): Promise<string> {
+  const location = await cacheLocation(pathOrGguf, cacheDir);
+  if (!location) return pathOrGguf;
+  const found = await completeFolder(location);
+  if (found) return found;
+  for (const root of location.roots) {
     if (!(await usableCacheRoot(root))) continue;
-    const target = path.join(root, folderName);
+    const target = path.join(root, location.folderName);
     try {
       await convertGgufToHf(pathOrGguf, target, { progress });
     } catch (error) {
@@ -89,5 +112,5 @@ export async function ensureHfCheckpoint(pathOrGguf: string, cacheDir?: string, 
     }
     return target;
   }
-  throw new FileError(roots[0], `cannot create a conversion cache folder here; convert explicitly with \`amp-prune convert ${pathOrGguf} --out DIR\``);
+  throw new FileError(location.roots[0], `cannot create a conversion cache folder here; convert explicitly with \`amp-prune convert ${pathOrGguf} --out DIR\``);
 }

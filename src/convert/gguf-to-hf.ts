@@ -9,6 +9,7 @@
  * leaves nothing behind. One tensor is in memory at a time.
  */
 import { FileError } from '../errors.js';
+import { elementSize } from '../io/dtype.js';
 import { CheckpointWriter } from '../export/checkpoint-writer.js';
 import { dequantize, isSupportedType, unsupportedTypeError } from '../io/gguf/dequantize.js';
 import { GgufFile } from '../io/gguf/reader.js';
@@ -20,6 +21,8 @@ import { hfTensorBytes } from './tensor-bytes.js';
 import { buildTokenizerFiles } from './tokenizer-files.js';
 
 export interface ConvertProgress {
+  /** Called once everything is checked, before the output folder is created. */
+  planned?(plan: { dtype: TorchDtype; bytes: number; outDir: string }): void;
   /** Called before the first tensor is written. */
   start?(totalTensors: number): void;
   /** Called after each tensor is written. */
@@ -77,6 +80,8 @@ export async function convertGgufToHf(ggufPath: string, outDir: string, options:
     const special = { bos: vocab.bosId, eos: vocab.eosId, pad: vocab.padId };
     const config = llamaConfig(layout, { tied, dtype, special });
 
+    const bytes = tensors.reduce((sum, t) => sum + t.shape.reduce((n, d) => n * d, 1) * elementSize(t.dtype), 0);
+    options.progress?.planned?.({ dtype, bytes, outDir });
     const writer = await CheckpointWriter.create(outDir, {
       tensors: tensors.map((t) => ({ name: t.hfName, dtype: t.dtype, shape: t.shape })),
       force: options.force,

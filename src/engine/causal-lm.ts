@@ -30,31 +30,37 @@ export interface RunOutput {
   cache?: KvCache;
 }
 
+export interface LoadOptions extends SessionOptions {
+  /** Weights above this many bytes in all are fed as inputs, not stored in the graph (default: model.ts INLINE_WEIGHT_LIMIT). */
+  inlineWeightLimit?: number;
+}
+
 export class CausalLM {
   private constructor(
     readonly checkpoint: Checkpoint,
     private readonly session: OrtSession,
+    private readonly weightFeeds: Record<string, FeedTensor>,
   ) {}
 
   get spec(): ArchSpec {
     return this.checkpoint.spec;
   }
 
-  static async load(dir: string, opts: SessionOptions = {}): Promise<CausalLM> {
+  static async load(dir: string, opts: LoadOptions = {}): Promise<CausalLM> {
     const checkpoint = await openCheckpoint(dir);
     const { spec, store } = checkpoint;
     const reader = new WeightReader(store);
     const globals = await reader.globals(spec);
     const layers = [];
     for (let i = 0; i < spec.numLayers; i++) layers.push(await reader.layer(spec, i));
-    const graph = buildModelGraph(spec, { globals, layers }, opts.attention);
-    const session = await OrtSession.create(graph, opts);
-    return new CausalLM(checkpoint, session);
+    const graph = buildModelGraph(spec, { globals, layers }, opts.attention, opts.inlineWeightLimit);
+    const session = await OrtSession.create(graph.bytes, opts);
+    return new CausalLM(checkpoint, session, graph.weightFeeds);
   }
 
   private feeds(tokens: TokenBatch, targets?: BigInt64Array): Record<string, FeedTensor> {
     const batch = new PreparedBatch(this.spec, tokens);
-    const feeds: Record<string, FeedTensor> = { input_ids: batch.inputIds(), cos: batch.cos, sin: batch.sin };
+    const feeds: Record<string, FeedTensor> = { ...this.weightFeeds, input_ids: batch.inputIds(), cos: batch.cos, sin: batch.sin };
     for (const w of batch.windows()) feeds[biasInputName(w)] = batch.attnBias(w);
     feeds.targets = { type: 'int64', data: targets ?? new BigInt64Array(tokens.ids.length), dims: [tokens.batch, tokens.seqLen] };
     return feeds;

@@ -1,5 +1,6 @@
 /**
- * The whole model as one ONNX graph, weights as initializers (so onnxruntime can pre-pack them):
+ * The whole model as one ONNX graph, weights as initializers (so onnxruntime can pre-pack them),
+ * or, for a model too big for one protobuf (2 GiB), as graph inputs fed on every run:
  *
  *   input_ids ─Gather(embed)─▶ layer 0 … layer L-1 ─final norm─lm_head─▶ logits [B, T, V]
  *
@@ -15,6 +16,7 @@ import { emitDecoderLayer } from './layer.js';
 import { linear } from './ops/linear.js';
 import { norm } from './ops/norm.js';
 import { biasInputName } from './prepared-batch.js';
+import type { FeedTensor } from './session.js';
 
 export const VERSION = '0.1.0';
 
@@ -97,13 +99,21 @@ export function emitCausalLm(g: GraphBuilder, spec: ArchSpec, weights: GraphWeig
   return { logits2d, logits, batchSeq, presents };
 }
 
-/** Weights of `weights` as raw float32 initializers named model.<logical name>, created on first use. */
-function initializerWeights(g: GraphBuilder, spec: ArchSpec, weights: ModelWeights): GraphWeights {
+/**
+ * Weights of `weights` named model.<logical name>, bound on first use: raw float32 initializers
+ * (onnxruntime can pre-pack them), or graph inputs listed in `feeds` when `asInputs`.
+ */
+function boundWeights(g: GraphBuilder, spec: ArchSpec, weights: ModelWeights, asInputs: boolean, feeds: Record<string, FeedTensor>): GraphWeights {
   const made = new Map<string, string>();
   const make = (name: string, data: Float32Array, dims: number[]): string => {
     let n = made.get(name);
     if (!n) {
-      n = g.initializer({ name, elemType: ElemType.FLOAT, dims, raw: bytesOf(data) });
+      if (asInputs) {
+        feeds[name] = { type: 'float32', data, dims: [...dims] };
+        n = g.input(name, ElemType.FLOAT, dims);
+      } else {
+        n = g.initializer({ name, elemType: ElemType.FLOAT, dims, raw: bytesOf(data) });
+      }
       made.set(name, n);
     }
     return n;
@@ -121,8 +131,33 @@ function initializerWeights(g: GraphBuilder, spec: ArchSpec, weights: ModelWeigh
   };
 }
 
-export function buildModelGraph(spec: ArchSpec, weights: ModelWeights, attention: AttentionPreference = defaultPreference()): Uint8Array {
+/**
+ * Above this many weight bytes they are fed as inputs: protobuf caps a message at 2 GiB, and the
+ * graph's own nodes and constants need some room.
+ */
+export const INLINE_WEIGHT_LIMIT = 1.5 * 2 ** 30;
+
+export interface ModelGraph {
+  bytes: Uint8Array;
+  /** The weights to feed on every run (empty when they are initializers). */
+  weightFeeds: Record<string, FeedTensor>;
+}
+
+function weightBytes(weights: ModelWeights): number {
+  let total = 0;
+  for (const map of [weights.globals, ...weights.layers]) for (const data of map.values()) total += data.byteLength;
+  return total;
+}
+
+export function buildModelGraph(
+  spec: ArchSpec,
+  weights: ModelWeights,
+  attention: AttentionPreference = defaultPreference(),
+  inlineLimit = INLINE_WEIGHT_LIMIT,
+): ModelGraph {
   const g = new GraphBuilder('amp-prune-causal-lm');
+  const weightFeeds: Record<string, FeedTensor> = {};
+  const asInputs = weightBytes(weights) > inlineLimit;
   const half = spec.rope.rotaryDim / 2;
   const ids = g.input('input_ids', ElemType.INT64, ['batch', 'seq']);
   const biases = new Map<number | undefined, string>();
@@ -135,7 +170,7 @@ export function buildModelGraph(spec: ArchSpec, weights: ModelWeights, attention
     key: g.input(`past_key.${i}`, ElemType.FLOAT, ['batch', kvHeads, 'past', spec.headDim]),
     value: g.input(`past_value.${i}`, ElemType.FLOAT, ['batch', kvHeads, 'past', spec.headDim]),
   }));
-  const body = emitCausalLm(g, spec, initializerWeights(g, spec, weights), {
+  const body = emitCausalLm(g, spec, boundWeights(g, spec, weights, asInputs, weightFeeds), {
     ids,
     attnBias: (w) => biases.get(w)!,
     cos,
@@ -149,5 +184,5 @@ export function buildModelGraph(spec: ArchSpec, weights: ModelWeights, attention
   });
   g.output(body.logits, 'logits', ElemType.FLOAT, ['batch', 'seq', spec.vocab]);
   emitTargetScores(g, body.logits2d, body.batchSeq);
-  return g.toBytes(VERSION);
+  return { bytes: g.toBytes(VERSION), weightFeeds };
 }

@@ -8,7 +8,7 @@ import { access, readFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { countParams } from '../arch/params.js';
 import type { ParamCounts } from '../arch/params.js';
-import { ensureHfCheckpoint } from '../convert/ensure-hf.js';
+import { resolveModel } from '../models/resolve.js';
 import { CausalLM } from '../engine/causal-lm.js';
 import { VERSION } from '../engine/model.js';
 import type { SessionOptions } from '../engine/session.js';
@@ -134,8 +134,8 @@ export function multipleChoiceAverage(results: readonly TaskResult[]): EvalRecor
 }
 
 export async function runEval(request: EvalRequest, progress?: EvalProgress): Promise<{ record: EvalRecord; results: TaskResult[] }> {
-  // a .gguf model is converted once into the cache and evaluated from there
-  const req = { ...request, model: await ensureHfCheckpoint(request.model) };
+  // a built-in model's name or a .gguf model becomes a cached Hugging Face folder, evaluated from there
+  const req = { ...request, model: await resolveModel(request.model) };
   if (req.tasks.length === 0) throw new UserError('no tasks to run');
   const twice = req.tasks.find((t, i) => req.tasks.indexOf(t) !== i);
   if (twice) throw new UserError(`task '${twice.name}' is listed twice in --tasks`);

@@ -16,7 +16,7 @@ import type { Checkpoint } from '../engine/checkpoint.js';
 import { VERSION } from '../engine/model.js';
 import type { GramWeighting } from '../engine/layer.js';
 import { UserError } from '../errors.js';
-import { ensureHfCheckpoint } from '../convert/ensure-hf.js';
+import { resolveModel } from '../models/resolve.js';
 import { StagedFolder } from '../export/staged-folder.js';
 import { readModelConfig } from '../io/checkpoint.js';
 import { loadTokenizer } from '../io/tokenizer.js';
@@ -79,7 +79,7 @@ export function loadableBy(spec: ArchSpec): string {
 
 /** Widths and parameter counts from config.json alone: no weights are read. */
 export async function dryRun(request: PruneRequest): Promise<PruneOutcome> {
-  const req = { ...request, model: await ensureHfCheckpoint(request.model) };
+  const req = { ...request, model: await resolveModel(request.model) };
   const config = await readModelConfig(req.model);
   const spec = specFromConfig(config, path.join(req.model, 'config.json'));
   recoveryChoice(req, methodByName(req.method));
@@ -91,9 +91,9 @@ export async function dryRun(request: PruneRequest): Promise<PruneOutcome> {
 export async function prune(request: PruneRequest, progress: PruneProgress = SILENT_PROGRESS): Promise<PruneOutcome> {
   if (request.dryRun) return dryRun(request);
   if (!request.out) throw new UserError('--out is required (or use --dry-run to see the plan)');
-  // a .gguf input is converted once into the cache; the pruned output is a Hugging Face folder
+  // a built-in model's name or a .gguf input becomes a cached Hugging Face folder; so is the pruned output
   const out = request.out;
-  const req = { ...request, out, model: await ensureHfCheckpoint(request.model), sourceName: request.model };
+  const req = { ...request, out, model: await resolveModel(request.model), sourceName: request.model };
   const method = methodByName(req.method);
   const ckpt = await openCheckpoint(req.model);
   try {

@@ -2,7 +2,7 @@
  * Conformance: our ONNX engine's logits equal Python transformers' (float32, eager attention) on
  * the same tiny random checkpoints, for every supported family — MHA and GQA, tied and untied,
  * bf16 storage, sharded files, biases, explicit head_dim, sliding windows, partial rotary — on a
- * right-padded batch of real text.
+ * right-padded batch of real text; with the weights in the graph and fed as inputs (big models).
  */
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
@@ -38,17 +38,20 @@ for (const variant of variants) {
     const mask = [Array.from(batch.mask.subarray(0, batch.seqLen)), Array.from(batch.mask.subarray(batch.seqLen))];
 
     const ref = await referenceLogits(dir, ids, mask);
-    // both attention paths: the fused kernel where the fixture's shapes allow it, and the unfused one
-    for (const attention of ATTENTION_PATHS) {
-      const lm = await CausalLM.load(dir, { threads: 1, attention });
+    // both attention paths (the fused kernel where the fixture's shapes allow it, and the unfused
+    // one) with the weights stored in the graph; and the weights fed as inputs (models past protobuf's 2 GiB)
+    const runs: [AttentionPreference, string, number | undefined][] = [...ATTENTION_PATHS.map((a) => [a, 'initializers', undefined] as [AttentionPreference, string, undefined]), ['auto', 'inputs', 0]];
+    for (const [attention, mode, inlineWeightLimit] of runs) {
+      const lm = await CausalLM.load(dir, { threads: 1, attention, inlineWeightLimit });
       try {
         const kernels = new Set(lm.spec.layers.map((shape) => attentionKernel(lm.spec, shape, attention)));
         const ours = await lm.logits(batch);
         assert.deepEqual(ours.dims, ref.dims);
         const diff = maxDiffOnRealTokens(ours.data, ref.data, mask, ours.dims[2]);
         if (diff <= TOLERANCE) for (const k of kernels) kernelsCompared.add(k);
-        t.diagnostic(`${attention} (${[...kernels].join('+')}): max |ours - transformers| = ${diff.toExponential(2)}`);
-        assert.ok(diff <= TOLERANCE, `${attention}: max |ours - transformers| = ${diff} > ${TOLERANCE}`);
+        const what = `${attention} (${[...kernels].join('+')}), weights as ${mode}`;
+        t.diagnostic(`${what}: max |ours - transformers| = ${diff.toExponential(2)}`);
+        assert.ok(diff <= TOLERANCE, `${what}: max |ours - transformers| = ${diff} > ${TOLERANCE}`);
       } finally {
         await lm.close();
       }

@@ -7,6 +7,8 @@ import { parseDevice } from '../../engine/session.js';
 import { FileError, UserError } from '../../errors.js';
 import { stableJson } from '../../export/json.js';
 import { writeFileAtomic } from '../../io/atomic.js';
+import { namedBuiltinModel } from '../../models/resolve.js';
+import { prepareModel } from '../model-arg.js';
 import type { GlobalOptions } from '../program.js';
 import { terminalProgress } from '../progress.js';
 
@@ -39,7 +41,7 @@ function promptLengths(value: string | undefined): number[] | undefined {
 /** The model and the --json folder must exist now, not after minutes of measuring. */
 async function checkPaths(flags: BenchFlags): Promise<void> {
   for (const [flag, path] of [['--model', flags.model], ['--baseline', flags.baseline]] as const) {
-    if (path === undefined) continue;
+    if (path === undefined || namedBuiltinModel(path)) continue;
     await access(path).catch(() => {
       throw new FileError(path, `not found (${flag})`);
     });
@@ -62,6 +64,7 @@ export async function benchCommand(flags: BenchFlags, global: GlobalOptions): Pr
     session: { device: parseDevice(global.device), threads: global.threads },
   };
   await checkPaths(flags);
+  for (const model of [flags.model, flags.baseline]) if (model !== undefined) await prepareModel(model);
   const { record, notes } = await runBench(request, terminalProgress());
   for (const line of benchTable(record)) console.log(line);
   for (const note of notes) console.log(`note: ${note}`);

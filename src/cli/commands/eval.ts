@@ -10,6 +10,7 @@ import { tasksByName } from '../../eval/registry.js';
 import type { TaskResult } from '../../eval/task.js';
 import { stableJson } from '../../export/json.js';
 import { writeFileAtomic } from '../../io/atomic.js';
+import { prepareModel } from '../model-arg.js';
 import type { GlobalOptions } from '../program.js';
 
 export interface EvalFlags {
@@ -101,6 +102,7 @@ async function writeRecord(file: string, record: EvalRecord): Promise<void> {
 export async function evalCommand(flags: EvalFlags, global: GlobalOptions): Promise<void> {
   const tasks = tasksByName(flags.tasks);
   await checkJsonTarget(flags.json);
+  await prepareModel(flags.model); // fetch / convert with progress bars; runEval() then finds the cached folder
   const { record, results } = await runEval(
     {
       model: flags.model,

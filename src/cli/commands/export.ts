@@ -6,6 +6,7 @@ import { UserError } from '../../errors.js';
 import { GGUF_DTYPES, type GgufDtype, exportHfToGguf } from '../../export/gguf/hf-to-gguf.js';
 import { exportHfToOnnx } from '../../export/onnx/hf-to-onnx.js';
 import { ONNX_DTYPES, type OnnxDtype } from '../../export/onnx/weights.js';
+import { prepareModel } from '../model-arg.js';
 import { terminalProgress } from '../progress.js';
 
 export const EXPORT_FORMATS = ['gguf', 'onnx'] as const;
@@ -24,10 +25,11 @@ export async function exportCommand(model: string, flags: ExportFlags): Promise<
   if (flags.format !== 'gguf') throw new UserError(`--format ${flags.format} is not supported (supported: ${EXPORT_FORMATS.join(', ')})`);
   const dtype = flags.dtype ?? 'f32';
   if (!(GGUF_DTYPES as readonly string[]).includes(dtype)) throw new UserError(`--dtype ${dtype} is not a GGUF type (choose ${GGUF_DTYPES.join(', ')})`);
+  const folder = await prepareModel(model);
   const bar = terminalProgress();
   let summary;
   try {
-    summary = await exportHfToGguf(model, flags.out, {
+    summary = await exportHfToGguf(folder, flags.out, {
       dtype: dtype as GgufDtype,
       force: flags.force,
       progress: { start: (total) => bar.phase('export', total), tensorDone: (name) => bar.tick(name) },
@@ -52,7 +54,7 @@ async function exportOnnx(model: string, flags: ExportFlags): Promise<void> {
   const bar = terminalProgress();
   let summary;
   try {
-    summary = await exportHfToOnnx(model, flags.out, {
+    summary = await exportHfToOnnx(await prepareModel(model), flags.out, {
       dtype: dtype as OnnxDtype,
       force: flags.force,
       progress: { start: (total) => bar.phase('export', total), tensorDone: (name) => bar.tick(name) },

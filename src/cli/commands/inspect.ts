@@ -2,9 +2,10 @@
 import { isUniform } from '../../arch/common.js';
 import { countParams } from '../../arch/params.js';
 import { openCheckpoint } from '../../engine/checkpoint.js';
+import { prepareModel } from '../model-arg.js';
 
 export async function inspectCommand(model: string, opts: { json?: boolean }): Promise<void> {
-  const ckpt = await openCheckpoint(model);
+  const ckpt = await openCheckpoint(await prepareModel(model));
   const { spec, store } = ckpt;
   const params = countParams(spec);
   const dtypes = store.dtypes();

@@ -5,13 +5,15 @@ import { CausalLM } from '../../engine/causal-lm.js';
 import { parseDevice } from '../../engine/session.js';
 import { loadTokenizer } from '../../io/tokenizer.js';
 import { writeFileAtomic } from '../../io/atomic.js';
+import { prepareModel } from '../model-arg.js';
 import type { GlobalOptions } from '../program.js';
 
 export async function logitsCommand(
-  model: string,
+  modelArg: string,
   opts: { text: string; top: number; out?: string; json?: boolean },
   global: GlobalOptions,
 ): Promise<void> {
+  const model = await prepareModel(modelArg);
   const tokenizer = await loadTokenizer(model);
   const ids = tokenizer.encode(opts.text);
   const lm = await CausalLM.load(model, { device: parseDevice(global.device), threads: global.threads });

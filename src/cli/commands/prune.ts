@@ -6,6 +6,7 @@ import { prune } from '../../prune/prune.js';
 import type { PruneOutcome } from '../../prune/prune.js';
 import type { GqaMode } from '../../plan/types.js';
 import type { SamplingMode } from '../../calib/types.js';
+import { prepareModel } from '../model-arg.js';
 import type { GlobalOptions } from '../program.js';
 import { terminalProgress } from '../progress.js';
 
@@ -48,6 +49,7 @@ function oneOf<T extends string>(flag: string, value: string, allowed: readonly 
 }
 
 export async function pruneCommand(flags: PruneFlags, global: GlobalOptions): Promise<void> {
+  await prepareModel(flags.model); // fetch / convert with progress bars; prune() then finds the cached folder
   const outcome = await prune(
     {
       model: flags.model,
