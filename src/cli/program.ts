@@ -97,17 +97,17 @@ export function buildProgram(): Command {
     .addOption(
       new Option(
         '--recover <how>',
-        'training-free repair of each pruned layer: lsq = least-squares refit of the kept o_proj/down_proj columns (+ bias where the family can store one) to the dense output; bias = FLAP\'s bias compensation; none = slice only (default: none, the best measured on SmolLM2-135M with 50 calibration prompts, where lsq overfits; --method flap defaults to bias on dense activations, as published)',
+        'training-free repair of each pruned layer: lsq = least-squares refit of the kept o_proj/down_proj columns (+ bias where the family can store one) to the dense output; bias = FLAP\'s bias compensation; none = slice only (default: none; recommended: lsq, which took SmolLM2-135M at 20% from WikiText-2 ppl 236 to 164 with the default calibration and to 136 with --calib-samples 128 --calib-seq-len 512 --recover-damp 0.01, but adds o/down biases to LLaMA outputs, which the GGUF export refuses, and ~75% prune time; --method flap defaults to bias on dense activations, as published)',
       ).choices(['none', 'bias', 'lsq']),
     )
-    .option('--recover-damp <f>', 'lsq ridge strength, relative to the mean diagonal of the Gram matrix (default 0.01)', positiveNumber)
+    .option('--recover-damp <f>', 'lsq ridge strength, relative to the mean diagonal of the Gram matrix (default 0.1, tuned on the default calibration; 0.01 did better with 128 x 512-token windows)', positiveNumber)
     .addOption(
       new Option('--calib-propagate <from>', "recovery inputs of layer i: pruned = outputs of layers 0..i-1 already pruned and repaired (default); dense = the dense model's").choices(['pruned', 'dense']),
     )
     .addOption(
       new Option(
         '--recover-weighting <how>',
-        "how calibration tokens weigh in the repair: residual = each token by 1/mean(r²) of the residual stream the projection writes to (what the next layer's norm sees; default for lsq); tokens = all alike (default for bias, as FLAP)",
+        "how calibration tokens weigh in the repair: residual = each token by 1/mean(r²) of the residual stream the projection writes to (what the next layer's norm sees); tokens = all alike (default: measured level with residual on SmolLM2)",
       ).choices(['tokens', 'residual']),
     )
     .option('--dry-run', 'print the plan from config.json alone (no weights read, nothing written)')

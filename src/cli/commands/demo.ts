@@ -25,7 +25,7 @@ export async function demoCommand(flags: { work: string; dataDir?: string; ratio
 amp-prune demo finished in ${((performance.now() - started) / 60000).toFixed(1)} min
 
   parameters        ${s.denseParams.toLocaleString('en-US')} -> ${s.prunedParams.toLocaleString('en-US')} (${pct(1 - s.prunedParams / s.denseParams)} removed)
-  WikiText-2 ppl    ${s.ppl[0].toFixed(2)} -> ${s.ppl[1].toFixed(2)} (token perplexity, 1024-token windows; no recovery fine-tuning)
+  WikiText-2 ppl    ${s.ppl[0].toFixed(2)} -> ${s.ppl[1].toFixed(2)} (token perplexity, 1024-token windows; AMP + least-squares repair, no fine-tuning)
   zero-shot avg     ${pct(s.average[0])} -> ${pct(s.average[1])}
   speed (pruned/dense)  prefill x${s.prefillSpeedup.toFixed(2)}, decode x${s.decodeSpeedup.toFixed(2)}
 
