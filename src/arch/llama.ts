@@ -10,8 +10,8 @@ import type { ArchSpec, LayerShape } from './spec.js';
 
 /** What distinguishes the members of the family, keyed by config model_type. */
 type BiasRule = 'config' | 'always' | 'never';
-const VARIANTS: Record<string, { qkvBias: BiasRule; oBias: BiasRule; mlpBias: BiasRule; qkNorm?: boolean; slidingAllLayers?: boolean; outputBiasConfig: Record<string, unknown> }> = {
-  llama: { qkvBias: 'config', oBias: 'config', mlpBias: 'config', outputBiasConfig: { attention_bias: true, mlp_bias: true } },
+const VARIANTS: Record<string, { qkvBias: BiasRule; oBias: BiasRule; mlpBias: BiasRule; qkNorm?: boolean; slidingAllLayers?: boolean; outputBiasConfig: Record<string, unknown>; headsDivideHidden?: boolean }> = {
+  llama: { qkvBias: 'config', oBias: 'config', mlpBias: 'config', outputBiasConfig: { attention_bias: true, mlp_bias: true }, headsDivideHidden: true },
   mistral: { qkvBias: 'never', oBias: 'never', mlpBias: 'never', slidingAllLayers: true, outputBiasConfig: {} },
   qwen2: { qkvBias: 'always', oBias: 'never', mlpBias: 'never', outputBiasConfig: {} },
   qwen3: { qkvBias: 'config', oBias: 'config', mlpBias: 'never', qkNorm: true, outputBiasConfig: { attention_bias: true } },
@@ -49,6 +49,7 @@ export function llamaSpec(c: ConfigReader, architecture: string, shapes?: LayerS
     slidingWindows: slidingWindows(c, l.numLayers, variant.slidingAllLayers ?? false),
     tiedEmbeddings: c.bool('tie_word_embeddings', false),
     outputBiasConfig: variant.outputBiasConfig,
+    stockConfigNeedsHeadsDividingHidden: variant.headsDivideHidden ?? false,
     layerWeights(i) {
       const { heads: h, kvHeads: kv, intermediate: m } = layers[i];
       const rows: WeightRow[] = [

@@ -37,6 +37,7 @@ export function phiSpec(c: ConfigReader, architecture: string, shapes?: LayerSha
     slidingWindows: layers.map(() => undefined),
     tiedEmbeddings: c.bool('tie_word_embeddings', false),
     outputBiasConfig: {}, // Phi-1.5/2's dense and fc2 always carry biases
+    stockConfigNeedsHeadsDividingHidden: false,
     layerWeights(i) {
       const { heads: h, kvHeads: kv, intermediate: m } = layers[i];
       const rows: WeightRow[] = [

@@ -34,6 +34,7 @@ export function phi3Spec(c: ConfigReader, architecture: string, shapes?: LayerSh
     slidingWindows: slidingWindows(c, l.numLayers, true),
     tiedEmbeddings: c.bool('tie_word_embeddings', false),
     outputBiasConfig: {}, // Phi3Attention/Phi3MLP have no bias option
+    stockConfigNeedsHeadsDividingHidden: false,
     layerWeights(i) {
       const { heads: h, kvHeads: kv, intermediate: m } = layers[i];
       const q = h * dh;

@@ -74,6 +74,9 @@ export interface ArchSpec {
   /** Config keys that make stock loaders declare o_proj and down_proj biases (FLAP and least-squares
    *  recovery write them); {} where the family already has them or its stock modules cannot. */
   outputBiasConfig: Record<string, unknown>;
+  /** Does the family's stock config refuse hidden_size that is not a multiple of num_attention_heads,
+   *  even with an explicit head_dim? (transformers 5's LlamaConfig does; the others accept it.) */
+  stockConfigNeedsHeadsDividingHidden: boolean;
   /** Logical weights of layer i (names, shapes, checkpoint sources). */
   layerWeights(layer: number): LayerWeight[];
   globalWeights(): GlobalWeight[];

@@ -72,6 +72,10 @@ async function planOptions(req: PruneRequest, spec: ArchSpec): Promise<PlanOptio
 }
 
 export function loadableBy(spec: ArchSpec): string {
+  const heads = spec.layers[0].heads;
+  if (isUniform(spec.layers) && spec.stockConfigNeedsHeadsDividingHidden && spec.hidden % heads !== 0) {
+    return `uniform widths, but hidden_size ${spec.hidden} is not a multiple of the ${heads} kept heads: stock transformers (5.x) refuses this ${spec.architecture} config even with head_dim; amp-prune runs it (eval, bench, logits)`;
+  }
   return isUniform(spec.layers)
     ? 'uniform widths: loads unchanged in Python transformers (a stock config, the format vLLM reads too) and amp-prune'
     : 'per-layer widths: stock transformers and vLLM cannot load this config (one width for all layers); amp-prune runs it (eval, bench, logits)';

@@ -13,7 +13,7 @@ import { padBatch } from '../../src/engine/batch.js';
 import { CausalLM } from '../../src/engine/causal-lm.js';
 import { runCli } from '../helpers/cli.js';
 import { maxDiffOnRealTokens } from '../helpers/compare.js';
-import { fixtureDir, REPO_ROOT, referenceLogits, referenceParams } from '../helpers/python.js';
+import { fixtureDir, REPO_ROOT, referenceLogits, referenceParams, runPython } from '../helpers/python.js';
 
 const ALPACA = join(REPO_ROOT, '..', 'shared', 'data', 'alpaca', 'alpaca_5000.json');
 const FAST_CALIB = ['--calib', ALPACA, '--calib-samples', '4'];
@@ -230,4 +230,26 @@ test('a per-layer allocation file sets each layer\'s kept widths', async () => {
   assert.equal(r.code, 0, r.stderr);
   const layers = JSON.parse(r.stdout).layers.map((l: { heads: number; intermediate: number }) => [l.heads, l.intermediate]);
   assert.deepEqual(layers, [[4, 100], [2, 64], [3, 128]]);
+});
+
+test('uniform widths whose head count does not divide hidden_size: the command says stock transformers refuses it, and it does', async () => {
+  // llama-mha: hidden 64, 4 heads of 16; keeping 3 heads in every layer is uniform but 64 % 3 != 0
+  const model = await fixtureDir('llama-mha');
+  const config = JSON.parse(await readFile(join(model, 'config.json'), 'utf8')) as { num_hidden_layers: number; intermediate_size: number };
+  const allocation = join(scratch, 'three-heads.json');
+  await writeFile(allocation, JSON.stringify({ layers: Array.from({ length: config.num_hidden_layers }, () => ({ heads: 3, intermediate: config.intermediate_size })) }));
+  const out = join(scratch, 'three-heads');
+  const r = await runCli(['prune', '--model', model, '--out', out, '--ratio', '0.1', '--allocation', allocation, ...FAST_CALIB, '--json']);
+  assert.equal(r.code, 0, r.stderr);
+  const summary = JSON.parse(r.stdout) as { loadableBy: string };
+  assert.match(summary.loadableBy, /^uniform widths, but hidden_size 64 is not a multiple of the 3 kept heads: stock transformers/);
+  const refused = await runPython(['-c', 'import sys, transformers; transformers.AutoConfig.from_pretrained(sys.argv[1])', out]).then(
+    () => false,
+    (e: Error) => /not a multiple of the number of attention heads/.test(e.message),
+  );
+  assert.ok(refused, 'transformers should refuse this config, as the command says');
+  const lm = await CausalLM.load(out, { threads: 1 });
+  const logits = await lm.logits(padBatch([[5, 6, 7, 8]]));
+  await lm.close();
+  assert.ok(logits.data.every(Number.isFinite));
 });
