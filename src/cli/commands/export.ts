@@ -26,17 +26,7 @@ export async function exportCommand(model: string, flags: ExportFlags): Promise<
   const dtype = flags.dtype ?? 'f32';
   if (!(GGUF_DTYPES as readonly string[]).includes(dtype)) throw new UserError(`--dtype ${dtype} is not a GGUF type (choose ${GGUF_DTYPES.join(', ')})`);
   const folder = await prepareModel(model);
-  const bar = terminalProgress();
-  let summary;
-  try {
-    summary = await exportHfToGguf(folder, flags.out, {
-      dtype: dtype as GgufDtype,
-      force: flags.force,
-      progress: { start: (total) => bar.phase('export', total), tensorDone: (name) => bar.tick(name) },
-    });
-  } finally {
-    bar.done();
-  }
+  const summary = await withTensorProgress((progress) => exportHfToGguf(folder, flags.out, { dtype: dtype as GgufDtype, force: flags.force, progress }));
   if (flags.json) {
     console.log(JSON.stringify(summary, null, 2));
     return;
@@ -51,17 +41,8 @@ export async function exportCommand(model: string, flags: ExportFlags): Promise<
 async function exportOnnx(model: string, flags: ExportFlags): Promise<void> {
   const dtype = flags.dtype ?? 'fp32';
   if (!(ONNX_DTYPES as readonly string[]).includes(dtype)) throw new UserError(`--dtype ${dtype} is not an ONNX export type (choose ${ONNX_DTYPES.join(', ')})`);
-  const bar = terminalProgress();
-  let summary;
-  try {
-    summary = await exportHfToOnnx(await prepareModel(model), flags.out, {
-      dtype: dtype as OnnxDtype,
-      force: flags.force,
-      progress: { start: (total) => bar.phase('export', total), tensorDone: (name) => bar.tick(name) },
-    });
-  } finally {
-    bar.done();
-  }
+  const folder = await prepareModel(model);
+  const summary = await withTensorProgress((progress) => exportHfToOnnx(folder, flags.out, { dtype: dtype as OnnxDtype, force: flags.force, progress }));
   if (flags.json) {
     console.log(JSON.stringify(summary, null, 2));
     return;
@@ -73,4 +54,14 @@ async function exportOnnx(model: string, flags: ExportFlags): Promise<void> {
   console.log(`  model      ${summary.architecture}, ${summary.layers} layers, ${widths}`);
   console.log(`  weights    ${types} (external data)`);
   console.log(`  files      ${summary.files.join(', ')}`);
+}
+
+/** Runs an export with a terminal progress bar ticking once per tensor written. */
+async function withTensorProgress<T>(run: (progress: { start: (total: number) => void; tensorDone: (name: string) => void }) => Promise<T>): Promise<T> {
+  const bar = terminalProgress();
+  try {
+    return await run({ start: (total) => bar.phase('export', total), tensorDone: (name) => bar.tick(name) });
+  } finally {
+    bar.done();
+  }
 }
