@@ -217,7 +217,8 @@ function recoveryChoice(req: PruneRequest, method: Method): RecoveryChoice {
   if (!Number.isFinite(damp) || damp <= 0) throw new UserError(`--recover-damp must be a positive number (got ${req.recoverDamp})`);
   const propagate = req.calibPropagate ?? (req.recover === undefined ? method.defaultRecovery?.propagate : undefined) ?? 'pruned';
   if (propagate !== 'pruned' && propagate !== 'dense') throw new UserError(`--calib-propagate must be pruned or dense (got '${propagate}')`);
-  const weighting = req.recoverWeighting ?? rec.defaultWeighting;
+  // residual weighting measured level with uniform on SmolLM2 (README): the plain fit is the default
+  const weighting = req.recoverWeighting ?? 'tokens';
   if (weighting !== 'tokens' && weighting !== 'residual') throw new UserError(`--recover-weighting must be tokens or residual (got '${weighting}')`);
   return { method: rec, damp, propagate, weighting };
 }

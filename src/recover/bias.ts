@@ -10,7 +10,6 @@ export const bias: RecoveryMethod = {
   name: 'bias',
   description: "FLAP's bias compensation: removed channels' mean contribution moves into the output bias",
   needsGram: false,
-  defaultWeighting: 'tokens',
   rewrites: ['o.bias', 'down.bias'],
   repair: async (p) => {
     const out = sliced(p);

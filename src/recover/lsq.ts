@@ -29,8 +29,6 @@ export const lsq: RecoveryMethod = {
   name: 'lsq',
   description: 'damped least-squares refit of the kept o_proj / down_proj columns (+ bias) to the dense output',
   needsGram: true,
-  // residual weighting measured level with uniform on SmolLM2 (README); the plain fit stays default
-  defaultWeighting: 'tokens',
   rewrites: ['o.weight', 'o.bias', 'down.weight', 'down.bias'],
   repair: async (p, gemm) => {
     const F = p.inFeatures;

@@ -6,7 +6,6 @@ export const none: RecoveryMethod = {
   name: 'none',
   description: 'slice only (the paper\'s AMP before fine-tuning)',
   needsGram: false,
-  defaultWeighting: 'tokens',
   rewrites: [],
   repair: async (p) => sliced(p),
 };

@@ -4,7 +4,6 @@
  * neurons) from calibration statistics of its input, so it reproduces the dense output.
  */
 import type { Gemm } from '../engine/gemm.js';
-import type { GramWeighting } from '../engine/layer.js';
 import type { GramStats } from './gram.js';
 
 /** One projection to repair; weights in Hugging Face layout W [out, in] (math: y = x Wᵀ + b). */
@@ -36,8 +35,6 @@ export interface RecoveryMethod {
   description: string;
   /** Does it need the full Gram matrix (else only Σx and the token count)? */
   needsGram: boolean;
-  /** How calibration tokens weigh unless --recover-weighting says otherwise. */
-  defaultWeighting: GramWeighting;
   /** Tensors it changes beyond slicing (what amp_prune.json and the summary report). */
   rewrites: readonly string[];
   repair(problem: ProjectionProblem, gemm: Gemm): Promise<ProjectionRepair>;
