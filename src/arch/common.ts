@@ -3,7 +3,7 @@
  * logical weight lists built from a per-family name table. Family files state only differences.
  */
 import type { ConfigReader } from './config.js';
-import type { Activation, GlobalWeight, LayerShape, LayerWeight, LayerWeightName } from './spec.js';
+import type { Activation, Component, GlobalWeight, LayerShape, LayerWeight, LayerWeightName, Ownership } from './spec.js';
 
 export const ACTIVATIONS: readonly Activation[] = ['silu', 'gelu', 'gelu_new', 'gelu_pytorch_tanh', 'gelu_fast', 'relu'];
 
@@ -85,16 +85,34 @@ export function slidingWindows(c: ConfigReader, numLayers: number, allLayers: bo
   return Array.from({ length: numLayers }, () => (allLayers ? window : undefined));
 }
 
-/** One row of a family's weight table: logical name -> tensor suffix (under the layer prefix), shape. */
+/**
+ * One row of a family's weight table: logical name -> tensor suffix (under the layer prefix),
+ * shape, the component it is counted under, and which structure owns which rows or columns.
+ */
 export interface WeightRow {
   name: LayerWeightName;
   tensor: string;
   shape: number[];
   rows?: [number, number];
+  part: Component;
+  owner?: Ownership;
 }
 
+/** Ownership shorthands for the family tables: `headDim` rows or columns per head, one per neuron. */
+export const headRows = (headDim: number): Ownership => ({ structure: 'head', axis: 'rows', block: headDim });
+export const headCols = (headDim: number): Ownership => ({ structure: 'head', axis: 'cols', block: headDim });
+export const kvHeadRows = (headDim: number): Ownership => ({ structure: 'kvHead', axis: 'rows', block: headDim });
+export const NEURON_ROWS: Ownership = { structure: 'neuron', axis: 'rows', block: 1 };
+export const NEURON_COLS: Ownership = { structure: 'neuron', axis: 'cols', block: 1 };
+
 export function layerWeightsFrom(prefix: string, rows: WeightRow[]): LayerWeight[] {
-  return rows.map((r) => ({ name: r.name, shape: r.shape, source: { tensor: `${prefix}.${r.tensor}`, rows: r.rows } }));
+  return rows.map((r) => ({
+    name: r.name,
+    shape: r.shape,
+    source: { tensor: `${prefix}.${r.tensor}`, rows: r.rows },
+    component: r.part,
+    ...(r.owner ? { owner: r.owner } : {}),
+  }));
 }
 
 /**

@@ -3,7 +3,7 @@
  * Pre-norm sequential blocks, RMSNorm, gated SiLU MLP, grouped-query attention.
  */
 import { ConfigReader } from './config.js';
-import { ACTIVATIONS, layerWeightsFrom, rmsNormModelGlobals, readHeadLayout, slidingWindows, prunedConfig, uniformLayers } from './common.js';
+import { ACTIVATIONS, headCols, headRows, kvHeadRows, layerWeightsFrom, NEURON_COLS, NEURON_ROWS, rmsNormModelGlobals, readHeadLayout, slidingWindows, prunedConfig, uniformLayers } from './common.js';
 import type { WeightRow } from './common.js';
 import { ropeFromConfig } from './rope.js';
 import type { ArchSpec, LayerShape } from './spec.js';
@@ -53,35 +53,35 @@ export function llamaSpec(c: ConfigReader, architecture: string, shapes?: LayerS
     layerWeights(i) {
       const { heads: h, kvHeads: kv, intermediate: m } = layers[i];
       const rows: WeightRow[] = [
-        { name: 'attn_norm.weight', tensor: 'input_layernorm.weight', shape: [d] },
-        { name: 'q.weight', tensor: 'self_attn.q_proj.weight', shape: [h * dh, d] },
-        { name: 'k.weight', tensor: 'self_attn.k_proj.weight', shape: [kv * dh, d] },
-        { name: 'v.weight', tensor: 'self_attn.v_proj.weight', shape: [kv * dh, d] },
-        { name: 'o.weight', tensor: 'self_attn.o_proj.weight', shape: [d, h * dh] },
-        { name: 'mlp_norm.weight', tensor: 'post_attention_layernorm.weight', shape: [d] },
-        { name: 'gate.weight', tensor: 'mlp.gate_proj.weight', shape: [m, d] },
-        { name: 'up.weight', tensor: 'mlp.up_proj.weight', shape: [m, d] },
-        { name: 'down.weight', tensor: 'mlp.down_proj.weight', shape: [d, m] },
+        { name: 'attn_norm.weight', tensor: 'input_layernorm.weight', shape: [d], part: 'norms' },
+        { name: 'q.weight', tensor: 'self_attn.q_proj.weight', shape: [h * dh, d], part: 'attention', owner: headRows(dh) },
+        { name: 'k.weight', tensor: 'self_attn.k_proj.weight', shape: [kv * dh, d], part: 'attention', owner: kvHeadRows(dh) },
+        { name: 'v.weight', tensor: 'self_attn.v_proj.weight', shape: [kv * dh, d], part: 'attention', owner: kvHeadRows(dh) },
+        { name: 'o.weight', tensor: 'self_attn.o_proj.weight', shape: [d, h * dh], part: 'attention', owner: headCols(dh) },
+        { name: 'mlp_norm.weight', tensor: 'post_attention_layernorm.weight', shape: [d], part: 'norms' },
+        { name: 'gate.weight', tensor: 'mlp.gate_proj.weight', shape: [m, d], part: 'mlp', owner: NEURON_ROWS },
+        { name: 'up.weight', tensor: 'mlp.up_proj.weight', shape: [m, d], part: 'mlp', owner: NEURON_ROWS },
+        { name: 'down.weight', tensor: 'mlp.down_proj.weight', shape: [d, m], part: 'mlp', owner: NEURON_COLS },
       ];
       if (qkvBias) {
         rows.push(
-          { name: 'q.bias', tensor: 'self_attn.q_proj.bias', shape: [h * dh] },
-          { name: 'k.bias', tensor: 'self_attn.k_proj.bias', shape: [kv * dh] },
-          { name: 'v.bias', tensor: 'self_attn.v_proj.bias', shape: [kv * dh] },
+          { name: 'q.bias', tensor: 'self_attn.q_proj.bias', shape: [h * dh], part: 'attention', owner: headRows(dh) },
+          { name: 'k.bias', tensor: 'self_attn.k_proj.bias', shape: [kv * dh], part: 'attention', owner: kvHeadRows(dh) },
+          { name: 'v.bias', tensor: 'self_attn.v_proj.bias', shape: [kv * dh], part: 'attention', owner: kvHeadRows(dh) },
         );
       }
-      if (oBias) rows.push({ name: 'o.bias', tensor: 'self_attn.o_proj.bias', shape: [d] });
+      if (oBias) rows.push({ name: 'o.bias', tensor: 'self_attn.o_proj.bias', shape: [d], part: 'attention' });
       if (mlpBias) {
         rows.push(
-          { name: 'gate.bias', tensor: 'mlp.gate_proj.bias', shape: [m] },
-          { name: 'up.bias', tensor: 'mlp.up_proj.bias', shape: [m] },
-          { name: 'down.bias', tensor: 'mlp.down_proj.bias', shape: [d] },
+          { name: 'gate.bias', tensor: 'mlp.gate_proj.bias', shape: [m], part: 'mlp', owner: NEURON_ROWS },
+          { name: 'up.bias', tensor: 'mlp.up_proj.bias', shape: [m], part: 'mlp', owner: NEURON_ROWS },
+          { name: 'down.bias', tensor: 'mlp.down_proj.bias', shape: [d], part: 'mlp' },
         );
       }
       if (variant.qkNorm) {
         rows.push(
-          { name: 'q_norm.weight', tensor: 'self_attn.q_norm.weight', shape: [dh] },
-          { name: 'k_norm.weight', tensor: 'self_attn.k_norm.weight', shape: [dh] },
+          { name: 'q_norm.weight', tensor: 'self_attn.q_norm.weight', shape: [dh], part: 'norms' },
+          { name: 'k_norm.weight', tensor: 'self_attn.k_norm.weight', shape: [dh], part: 'norms' },
         );
       }
       return layerWeightsFrom(`model.layers.${i}`, rows);

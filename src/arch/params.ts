@@ -1,5 +1,6 @@
 /** Parameter accounting by component, from shapes alone (no weights needed). */
-import type { ArchSpec, GlobalWeightName, LayerWeightName } from './spec.js';
+import { keptElements } from './ownership.js';
+import type { ArchSpec, Component, GlobalWeightName, LayerShape } from './spec.js';
 
 export interface ParamCounts {
   embeddings: number;
@@ -12,14 +13,6 @@ export interface ParamCounts {
 
 const numel = (shape: readonly number[]) => shape.reduce((a, b) => a * b, 1);
 
-type Component = 'attention' | 'mlp' | 'norms';
-
-function componentOf(name: LayerWeightName): Component {
-  if (name.startsWith('q_norm') || name.startsWith('k_norm') || name.includes('_norm.')) return 'norms';
-  if (/^[qkvo]\./.test(name)) return 'attention';
-  return 'mlp';
-}
-
 function globalComponent(name: GlobalWeightName): keyof ParamCounts {
   if (name === 'embed.weight') return 'embeddings';
   if (name.startsWith('final_norm')) return 'norms';
@@ -27,10 +20,23 @@ function globalComponent(name: GlobalWeightName): keyof ParamCounts {
 }
 
 /** Per-layer attention and MLP parameters (biases included, norms excluded) — AMP's P_attn, P_mlp. */
-export function layerParams(spec: ArchSpec, layer: number): { attention: number; mlp: number; norms: number } {
+export function layerParams(spec: ArchSpec, layer: number): Record<Component, number> {
   const out = { attention: 0, mlp: 0, norms: 0 };
-  for (const w of spec.layerWeights(layer)) out[componentOf(w.name)] += numel(w.shape);
+  for (const w of spec.layerWeights(layer)) out[w.component] += numel(w.shape);
   return out;
+}
+
+/**
+ * Parameters left in the whole model when each layer is cut to `shapes`, from the ownership
+ * table of the unpruned spec alone (what slicing will write, without building the pruned spec).
+ */
+export function paramsAfter(spec: ArchSpec, shapes: readonly LayerShape[]): number {
+  let total = 0;
+  for (const w of spec.globalWeights()) total += numel(w.shape);
+  for (let i = 0; i < spec.numLayers; i++) {
+    for (const w of spec.layerWeights(i)) total += keptElements(w, spec.layers[i], shapes[i]);
+  }
+  return total;
 }
 
 export function countParams(spec: ArchSpec): ParamCounts {

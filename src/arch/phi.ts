@@ -4,7 +4,7 @@
  * Logical names: fc1 is `up`, fc2 is `down`, the attention output `dense` is `o`.
  */
 import { ConfigReader } from './config.js';
-import { ACTIVATIONS, layerWeightsFrom, readHeadLayout, prunedConfig, uniformLayers } from './common.js';
+import { ACTIVATIONS, headCols, headRows, kvHeadRows, layerWeightsFrom, NEURON_COLS, NEURON_ROWS, readHeadLayout, prunedConfig, uniformLayers } from './common.js';
 import type { WeightRow } from './common.js';
 import { ropeFromConfig } from './rope.js';
 import type { ArchSpec, GlobalWeight, LayerShape } from './spec.js';
@@ -41,27 +41,27 @@ export function phiSpec(c: ConfigReader, architecture: string, shapes?: LayerSha
     layerWeights(i) {
       const { heads: h, kvHeads: kv, intermediate: m } = layers[i];
       const rows: WeightRow[] = [
-        { name: 'attn_norm.weight', tensor: 'input_layernorm.weight', shape: [d] },
-        { name: 'attn_norm.bias', tensor: 'input_layernorm.bias', shape: [d] },
-        { name: 'q.weight', tensor: 'self_attn.q_proj.weight', shape: [h * dh, d] },
-        { name: 'q.bias', tensor: 'self_attn.q_proj.bias', shape: [h * dh] },
-        { name: 'k.weight', tensor: 'self_attn.k_proj.weight', shape: [kv * dh, d] },
-        { name: 'k.bias', tensor: 'self_attn.k_proj.bias', shape: [kv * dh] },
-        { name: 'v.weight', tensor: 'self_attn.v_proj.weight', shape: [kv * dh, d] },
-        { name: 'v.bias', tensor: 'self_attn.v_proj.bias', shape: [kv * dh] },
-        { name: 'o.weight', tensor: 'self_attn.dense.weight', shape: [d, h * dh] },
-        { name: 'o.bias', tensor: 'self_attn.dense.bias', shape: [d] },
-        { name: 'up.weight', tensor: 'mlp.fc1.weight', shape: [m, d] },
-        { name: 'up.bias', tensor: 'mlp.fc1.bias', shape: [m] },
-        { name: 'down.weight', tensor: 'mlp.fc2.weight', shape: [d, m] },
-        { name: 'down.bias', tensor: 'mlp.fc2.bias', shape: [d] },
+        { name: 'attn_norm.weight', tensor: 'input_layernorm.weight', shape: [d], part: 'norms' },
+        { name: 'attn_norm.bias', tensor: 'input_layernorm.bias', shape: [d], part: 'norms' },
+        { name: 'q.weight', tensor: 'self_attn.q_proj.weight', shape: [h * dh, d], part: 'attention', owner: headRows(dh) },
+        { name: 'q.bias', tensor: 'self_attn.q_proj.bias', shape: [h * dh], part: 'attention', owner: headRows(dh) },
+        { name: 'k.weight', tensor: 'self_attn.k_proj.weight', shape: [kv * dh, d], part: 'attention', owner: kvHeadRows(dh) },
+        { name: 'k.bias', tensor: 'self_attn.k_proj.bias', shape: [kv * dh], part: 'attention', owner: kvHeadRows(dh) },
+        { name: 'v.weight', tensor: 'self_attn.v_proj.weight', shape: [kv * dh, d], part: 'attention', owner: kvHeadRows(dh) },
+        { name: 'v.bias', tensor: 'self_attn.v_proj.bias', shape: [kv * dh], part: 'attention', owner: kvHeadRows(dh) },
+        { name: 'o.weight', tensor: 'self_attn.dense.weight', shape: [d, h * dh], part: 'attention', owner: headCols(dh) },
+        { name: 'o.bias', tensor: 'self_attn.dense.bias', shape: [d], part: 'attention' },
+        { name: 'up.weight', tensor: 'mlp.fc1.weight', shape: [m, d], part: 'mlp', owner: NEURON_ROWS },
+        { name: 'up.bias', tensor: 'mlp.fc1.bias', shape: [m], part: 'mlp', owner: NEURON_ROWS },
+        { name: 'down.weight', tensor: 'mlp.fc2.weight', shape: [d, m], part: 'mlp', owner: NEURON_COLS },
+        { name: 'down.bias', tensor: 'mlp.fc2.bias', shape: [d], part: 'mlp' },
       ];
       if (qkLayerNorm) {
         rows.push(
-          { name: 'q_norm.weight', tensor: 'self_attn.q_layernorm.weight', shape: [dh] },
-          { name: 'q_norm.bias', tensor: 'self_attn.q_layernorm.bias', shape: [dh] },
-          { name: 'k_norm.weight', tensor: 'self_attn.k_layernorm.weight', shape: [dh] },
-          { name: 'k_norm.bias', tensor: 'self_attn.k_layernorm.bias', shape: [dh] },
+          { name: 'q_norm.weight', tensor: 'self_attn.q_layernorm.weight', shape: [dh], part: 'norms' },
+          { name: 'q_norm.bias', tensor: 'self_attn.q_layernorm.bias', shape: [dh], part: 'norms' },
+          { name: 'k_norm.weight', tensor: 'self_attn.k_layernorm.weight', shape: [dh], part: 'norms' },
+          { name: 'k_norm.bias', tensor: 'self_attn.k_layernorm.bias', shape: [dh], part: 'norms' },
         );
       }
       return layerWeightsFrom(`model.layers.${i}`, rows);

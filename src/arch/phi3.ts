@@ -4,7 +4,7 @@
  * long-context variants. Fused tensors are exposed as row ranges of logical weights.
  */
 import { ConfigReader } from './config.js';
-import { ACTIVATIONS, layerWeightsFrom, rmsNormModelGlobals, readHeadLayout, slidingWindows, prunedConfig, uniformLayers } from './common.js';
+import { ACTIVATIONS, headCols, headRows, kvHeadRows, layerWeightsFrom, NEURON_COLS, NEURON_ROWS, rmsNormModelGlobals, readHeadLayout, slidingWindows, prunedConfig, uniformLayers } from './common.js';
 import { ropeFromConfig } from './rope.js';
 import type { ArchSpec, LayerShape } from './spec.js';
 
@@ -40,15 +40,15 @@ export function phi3Spec(c: ConfigReader, architecture: string, shapes?: LayerSh
       const q = h * dh;
       const k = kv * dh;
       return layerWeightsFrom(`model.layers.${i}`, [
-        { name: 'attn_norm.weight', tensor: 'input_layernorm.weight', shape: [d] },
-        { name: 'q.weight', tensor: 'self_attn.qkv_proj.weight', shape: [q, d], rows: [0, q] },
-        { name: 'k.weight', tensor: 'self_attn.qkv_proj.weight', shape: [k, d], rows: [q, q + k] },
-        { name: 'v.weight', tensor: 'self_attn.qkv_proj.weight', shape: [k, d], rows: [q + k, q + 2 * k] },
-        { name: 'o.weight', tensor: 'self_attn.o_proj.weight', shape: [d, q] },
-        { name: 'mlp_norm.weight', tensor: 'post_attention_layernorm.weight', shape: [d] },
-        { name: 'gate.weight', tensor: 'mlp.gate_up_proj.weight', shape: [m, d], rows: [0, m] },
-        { name: 'up.weight', tensor: 'mlp.gate_up_proj.weight', shape: [m, d], rows: [m, 2 * m] },
-        { name: 'down.weight', tensor: 'mlp.down_proj.weight', shape: [d, m] },
+        { name: 'attn_norm.weight', tensor: 'input_layernorm.weight', shape: [d], part: 'norms' },
+        { name: 'q.weight', tensor: 'self_attn.qkv_proj.weight', shape: [q, d], rows: [0, q], part: 'attention', owner: headRows(dh) },
+        { name: 'k.weight', tensor: 'self_attn.qkv_proj.weight', shape: [k, d], rows: [q, q + k], part: 'attention', owner: kvHeadRows(dh) },
+        { name: 'v.weight', tensor: 'self_attn.qkv_proj.weight', shape: [k, d], rows: [q + k, q + 2 * k], part: 'attention', owner: kvHeadRows(dh) },
+        { name: 'o.weight', tensor: 'self_attn.o_proj.weight', shape: [d, q], part: 'attention', owner: headCols(dh) },
+        { name: 'mlp_norm.weight', tensor: 'post_attention_layernorm.weight', shape: [d], part: 'norms' },
+        { name: 'gate.weight', tensor: 'mlp.gate_up_proj.weight', shape: [m, d], rows: [0, m], part: 'mlp', owner: NEURON_ROWS },
+        { name: 'up.weight', tensor: 'mlp.gate_up_proj.weight', shape: [m, d], rows: [m, 2 * m], part: 'mlp', owner: NEURON_ROWS },
+        { name: 'down.weight', tensor: 'mlp.down_proj.weight', shape: [d, m], part: 'mlp', owner: NEURON_COLS },
       ]);
     },
     globalWeights() {

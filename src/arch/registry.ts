@@ -6,6 +6,7 @@ import { ConfigReader } from './config.js';
 import type { Json } from './config.js';
 import { LLAMA_ARCHITECTURES, llamaSpec } from './llama.js';
 import { PHI_ARCHITECTURES, phiSpec } from './phi.js';
+import { checkOwnership } from './ownership.js';
 import { PHI3_ARCHITECTURES, phi3Spec } from './phi3.js';
 import type { ArchSpec } from './spec.js';
 
@@ -27,5 +28,7 @@ export function specFromConfig(json: Json, file: string): ArchSpec {
   if (!architecture) c.fail(`no "architectures" entry; supported: ${SUPPORTED_ARCHITECTURES.join(', ')}`);
   const build = REGISTRY.get(architecture);
   if (!build) c.fail(`architecture ${architecture} is not supported (supported: ${SUPPORTED_ARCHITECTURES.join(', ')})`);
-  return build(c, architecture);
+  const spec = build(c, architecture);
+  checkOwnership(spec);
+  return spec;
 }

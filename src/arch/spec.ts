@@ -33,10 +33,31 @@ export interface WeightSource {
   rows?: [number, number];
 }
 
+/** The structures pruning removes: query heads, KV heads (with their group), MLP neurons. */
+export type Structure = 'head' | 'kvHead' | 'neuron';
+
+/** Where a layer weight's parameters are counted. */
+export type Component = 'attention' | 'mlp' | 'norms';
+
+/**
+ * A weight cut along one axis into consecutive blocks, one per structure: block i of `axis`
+ * belongs to structure i and goes with it. Slicing, plan costs and parameter counts all read this,
+ * so a new per-structure tensor is declared once and handled everywhere.
+ */
+export interface Ownership {
+  structure: Structure;
+  axis: 'rows' | 'cols';
+  /** Rows (or columns) per structure: head_dim for heads, 1 for neurons. */
+  block: number;
+}
+
 export interface LayerWeight {
   name: LayerWeightName;
   shape: number[];
   source: WeightSource;
+  component: Component;
+  /** Absent: the weight stays whole whatever is pruned (norms, o and down biases). */
+  owner?: Ownership;
 }
 
 export type GlobalWeightName = 'embed.weight' | 'final_norm.weight' | 'final_norm.bias' | 'lm_head.weight' | 'lm_head.bias';

@@ -1,8 +1,9 @@
 /**
- * The exact parameters one structure takes with it, read from the layer's logical weight shapes
+ * The exact parameters one structure takes with it, read from the family's ownership table
  * (so biases, Phi's plain MLP and Phi-3's fused tensors need no special case).
  */
-import type { ArchSpec, LayerWeightName } from '../arch/spec.js';
+import { structureCount } from '../arch/ownership.js';
+import type { ArchSpec, Structure } from '../arch/spec.js';
 import type { UnitLayout } from './attention-units.js';
 
 export interface StructureCosts {
@@ -14,19 +15,15 @@ export interface StructureCosts {
   neuron: number;
 }
 
-/** Weights sliced per query head / per KV head / per neuron; o and down biases stay whole. */
-const PER_QUERY_HEAD: readonly LayerWeightName[] = ['q.weight', 'q.bias', 'o.weight'];
-const PER_KV_HEAD: readonly LayerWeightName[] = ['k.weight', 'k.bias', 'v.weight', 'v.bias'];
-const PER_NEURON: readonly LayerWeightName[] = ['gate.weight', 'gate.bias', 'up.weight', 'up.bias', 'down.weight'];
+const COST_OF: Record<Structure, keyof StructureCosts> = { head: 'queryHead', kvHead: 'kvHead', neuron: 'neuron' };
 
 export function structureCosts(spec: ArchSpec, layer: number): StructureCosts {
-  const { heads, kvHeads, intermediate } = spec.layers[layer];
+  const shape = spec.layers[layer];
   const costs: StructureCosts = { queryHead: 0, kvHead: 0, neuron: 0 };
   for (const w of spec.layerWeights(layer)) {
+    if (!w.owner) continue; // stays whole (norms, o and down biases)
     const numel = w.shape.reduce((a, b) => a * b, 1);
-    if (PER_QUERY_HEAD.includes(w.name)) costs.queryHead += numel / heads;
-    else if (PER_KV_HEAD.includes(w.name)) costs.kvHead += numel / kvHeads;
-    else if (PER_NEURON.includes(w.name)) costs.neuron += numel / intermediate;
+    costs[COST_OF[w.owner.structure]] += numel / structureCount(shape, w.owner.structure);
   }
   return costs;
 }

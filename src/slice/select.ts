@@ -3,7 +3,7 @@
  * that applies them. Slicing works on raw stored bytes, so untouched values keep their exact
  * bits and dtype (bf16 stays bf16 with no round trip through float32).
  */
-import type { ArchSpec, LayerWeightName } from '../arch/spec.js';
+import type { ArchSpec, LayerWeight, LayerWeightName, Structure } from '../arch/spec.js';
 import type { LayerPlan } from '../plan/types.js';
 
 export interface Kept {
@@ -11,34 +11,27 @@ export interface Kept {
   cols?: number[];
 }
 
-/** Head indices -> the rows (or columns) they own: head h owns [h·dh, (h+1)·dh). */
-export function expandHeads(heads: readonly number[], headDim: number): number[] {
-  return heads.flatMap((h) => Array.from({ length: headDim }, (_, i) => h * headDim + i));
+/** Structure indices -> the rows (or columns) they own: structure s owns [s·block, (s+1)·block). */
+export function expandBlocks(kept: readonly number[], block: number): number[] {
+  return kept.flatMap((s) => Array.from({ length: block }, (_, i) => s * block + i));
 }
 
+const KEPT_OF: Record<Structure, (plan: LayerPlan) => number[]> = { head: (p) => p.heads, kvHead: (p) => p.kvHeads, neuron: (p) => p.neurons };
+
+/** The rows or columns of `weight` that survive `plan`, as its ownership table entry says. */
+export function keptFor(weight: LayerWeight, plan: LayerPlan): Kept {
+  if (!weight.owner) return {};
+  const indices = expandBlocks(KEPT_OF[weight.owner.structure](plan), weight.owner.block);
+  return weight.owner.axis === 'rows' ? { rows: indices } : { cols: indices };
+}
+
+/** keptFor by logical name (ownership is a per-name fact of the family, the same on every layer). */
 export function keptIndices(spec: ArchSpec, name: LayerWeightName, plan: LayerPlan): Kept {
-  const dh = spec.headDim;
-  switch (name) {
-    case 'q.weight':
-    case 'q.bias':
-      return { rows: expandHeads(plan.heads, dh) };
-    case 'k.weight':
-    case 'k.bias':
-    case 'v.weight':
-    case 'v.bias':
-      return { rows: expandHeads(plan.kvHeads, dh) };
-    case 'o.weight':
-      return { cols: expandHeads(plan.heads, dh) };
-    case 'gate.weight':
-    case 'gate.bias':
-    case 'up.weight':
-    case 'up.bias':
-      return { rows: [...plan.neurons] };
-    case 'down.weight':
-      return { cols: [...plan.neurons] };
-    default:
-      return {};
+  for (let i = 0; i < spec.numLayers; i++) {
+    const w = spec.layerWeights(i).find((x) => x.name === name);
+    if (w) return keptFor(w, plan);
   }
+  return {};
 }
 
 /** Copy the kept rows/columns of a row-major tensor stored as raw bytes. */
