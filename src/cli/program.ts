@@ -1,8 +1,12 @@
 /** Command definitions. Each command's implementation is loaded only when it runs. */
-import { Command, InvalidArgumentError, Option } from 'commander';
+import { Command, Option } from 'commander';
 import { DEVICES } from '../engine/session.js';
 import { VERSION } from '../engine/model.js';
+import { TASKS } from '../eval/registry.js';
 import { BUILTIN_MODELS } from '../models/registry.js';
+import { RECOVERY_METHODS } from '../recover/registry.js';
+import { METHODS } from '../score/registry.js';
+import { alignment, existingPath, finiteNumber, layerList, nonNegativeInt, positiveInt, positiveNumber, ratio, registryListHelp, registryOption } from './options.js';
 
 const MODEL_NAMES = BUILTIN_MODELS.map((m) => m.name).join(', ');
 
@@ -10,30 +14,6 @@ export interface GlobalOptions {
   device: string;
   threads?: number;
   debug?: boolean;
-}
-
-function positiveInt(value: string): number {
-  const n = Number(value);
-  if (!Number.isInteger(n) || n <= 0) throw new InvalidArgumentError(`expected a positive integer, got '${value}'`);
-  return n;
-}
-
-function nonNegativeInt(value: string): number {
-  const n = Number(value);
-  if (!Number.isInteger(n) || n < 0) throw new InvalidArgumentError(`expected a whole number >= 0, got '${value}'`);
-  return n;
-}
-
-function fraction(value: string): number {
-  const n = Number(value);
-  if (!Number.isFinite(n)) throw new InvalidArgumentError(`expected a number, got '${value}'`);
-  return n;
-}
-
-function positiveNumber(value: string): number {
-  const n = Number(value);
-  if (!Number.isFinite(n) || n <= 0) throw new InvalidArgumentError(`expected a positive number, got '${value}'`);
-  return n;
 }
 
 export function buildProgram(): Command {
@@ -82,23 +62,24 @@ export function buildProgram(): Command {
     .description('Remove attention heads and MLP neurons (AMP by default) and write a smaller checkpoint.')
     .requiredOption('--model <dir>', `input Hugging Face model folder (never modified), .gguf file, or built-in model name (${MODEL_NAMES})`)
     .option('--out <dir>', 'output folder (written atomically; refused if it exists and is not empty, unless --force)')
-    .option('--ratio <f>', 'fraction of TOTAL parameters to remove, in (0, 1)', fraction)
+    .option('--ratio <f>', 'fraction of TOTAL parameters to remove, in (0, 1)', ratio)
     .option('--layers <n>', "remove N layers' worth of parameters (the paper's --iteration N)", positiveInt)
-    .addOption(new Option('--method <name>', 'importance method').choices(['amp', 'reversed', 'random', 'magnitude', 'wanda-sp', 'flap']).default('amp'))
+    .addOption(registryOption('--method <name>', 'importance method', METHODS.map((m) => m.name)).default('amp'))
     .option('--allocation <how>', 'uniform (the paper: same fraction per layer), global (ranked across layers), or a per-layer JSON file', 'uniform')
     .addOption(new Option('--gqa <mode>', 'grouped-query attention: remove whole KV groups, or query heads from every group').choices(['group', 'query']).default('group'))
-    .option('--align <k>', 'round kept MLP widths to a multiple of k', positiveInt, 1)
-    .option('--skip-layers <list>', 'comma-separated layer indices to leave untouched')
-    .option('--calib <file>', 'calibration text: .txt, .jsonl (text field) or Alpaca .json (default: built-in public-domain text)')
+    .option('--align <k>', 'round kept MLP widths to a multiple of k', alignment, 1)
+    .option('--skip-layers <list>', 'comma-separated layer indices to leave untouched', layerList)
+    .option('--calib <file>', 'calibration text: .txt, .jsonl (text field) or Alpaca .json (default: built-in public-domain text)', existingPath('file'))
     .option('--calib-samples <n>', 'calibration sequences (default 50)', positiveInt)
     .option('--calib-seq-len <n>', 'tokens per calibration sequence (windows) / truncation length (prompts)', positiveInt)
     .addOption(new Option('--calib-mode <mode>', 'prompts: first N records whole (the paper); windows: random fixed-length windows').choices(['prompts', 'windows']))
     .option('--seed <n>', 'seed for sampling and the random method', nonNegativeInt, 0)
     .addOption(
-      new Option(
+      registryOption(
         '--recover <how>',
         'training-free repair of each pruned layer: lsq = least-squares refit of the kept o_proj/down_proj columns (+ bias where the family can store one) to the dense output; bias = FLAP\'s bias compensation; none = slice only (default: none; recommended: lsq, which took SmolLM2-135M at 20% from WikiText-2 ppl 236 to 164 with the default calibration and to 136 with --calib-samples 128 --calib-seq-len 512 --recover-damp 0.01, but adds o/down biases to LLaMA outputs, which the GGUF export refuses, and ~75% prune time; --method flap defaults to bias on dense activations, as published)',
-      ).choices(['none', 'bias', 'lsq']),
+        RECOVERY_METHODS.map((m) => m.name),
+      ),
     )
     .option('--recover-damp <f>', 'lsq ridge strength, relative to the mean diagonal of the Gram matrix (default 0.1, tuned on the default calibration; 0.01 did better with 128 x 512-token windows)', positiveNumber)
     .addOption(
@@ -123,10 +104,10 @@ export function buildProgram(): Command {
     .description('Recovery fine-tuning: LoRA on the projections (next-token loss, or distillation from --teacher), merged into a standard checkpoint.')
     .requiredOption('--model <dir>', 'model to fine-tune, usually a pruned one (never modified)')
     .requiredOption('--out <dir>', 'output folder: the adapters merged into the weights, in the input dtype (written atomically)')
-    .requiredOption('--data <file>', 'training text: Alpaca .json (the AMP authors\' prompt; loss on the response only), .jsonl (text field) or plain text')
+    .requiredOption('--data <file>', 'training text: Alpaca .json (the AMP authors\' prompt; loss on the response only), .jsonl (text field) or plain text', existingPath('file'))
     .option('--teacher <dir>', 'distil from this model (e.g. the dense one): tau^2 * KL(teacher || student) on the logits')
     .option('--temperature <t>', 'distillation temperature', positiveNumber, 1)
-    .option('--ce-mix <f>', 'with --teacher: weight of next-token cross-entropy mixed into the loss, in [0, 1]', fraction, 0)
+    .option('--ce-mix <f>', 'with --teacher: weight of next-token cross-entropy mixed into the loss, in [0, 1]', finiteNumber, 0)
     .option('--steps <n>', 'optimizer steps (default: one pass over the data, or --tokens)', positiveInt)
     .option('--tokens <n>', 'train on about this many tokens instead of --steps', positiveInt)
     .option('--lora-rank <r>', 'LoRA rank', positiveInt, 8)
@@ -135,8 +116,8 @@ export function buildProgram(): Command {
     .option('--lr <f>', 'peak learning rate', positiveNumber, 3e-4)
     .option('--warmup <n>', 'optimizer steps of linear warmup', nonNegativeInt, 0)
     .option('--schedule <name>', 'learning-rate schedule after warmup: cosine, linear or constant', 'cosine')
-    .option('--weight-decay <f>', 'AdamW decoupled weight decay', fraction, 0)
-    .option('--grad-clip <f>', 'clip the global gradient norm to this (0 = off)', fraction, 1)
+    .option('--weight-decay <f>', 'AdamW decoupled weight decay', finiteNumber, 0)
+    .option('--grad-clip <f>', 'clip the global gradient norm to this (0 = off)', finiteNumber, 1)
     .option('--batch-tokens <n>', 'tokens per optimizer step, accumulated over micro-batches', positiveInt, 2048)
     .option('--seq-len <n>', 'longest training sequence, and the padded size of one micro-batch', positiveInt, 512)
     .option('--seed <n>', 'seed for the adapters\' initialisation and the data order', nonNegativeInt, 0)
@@ -155,7 +136,7 @@ export function buildProgram(): Command {
     .command('eval')
     .description('Evaluate a model (dense or pruned): WikiText-2 perplexity and multiple-choice tasks with lm-eval semantics.')
     .requiredOption('--model <dir>', `Hugging Face model folder, .gguf file, or built-in model name (${MODEL_NAMES})`)
-    .option('--tasks <list>', 'comma-separated task names', 'wikitext2')
+    .option('--tasks <list>', registryListHelp('comma-separated task names', TASKS.map((t) => t.name)), 'wikitext2')
     .option('--data-dir <dir>', 'folder holding one sub-folder per dataset (as ../shared/data)')
     .option('--limit <n>', 'only the first N items of each task (wikitext2: N windows and N documents)')
     .option('--batch-size <n>', 'sequences per forward pass (default: as many as fit 4096 tokens)')
@@ -222,8 +203,8 @@ export function buildProgram(): Command {
     .argument('<model>', 'Hugging Face model folder or .gguf file')
     .requiredOption('--prompt <text>', 'the prompt (tokenized as transformers does, special tokens included)')
     .option('--max-new-tokens <n>', 'most tokens to generate (stops earlier at end-of-sequence)', positiveInt, 128)
-    .option('--temperature <t>', 'sampling temperature; 0 = greedy (the most likely token every step)', fraction, 0)
-    .option('--top-p <p>', 'nucleus sampling: draw only from the most likely tokens holding this probability mass', fraction, 1)
+    .option('--temperature <t>', 'sampling temperature; 0 = greedy (the most likely token every step)', finiteNumber, 0)
+    .option('--top-p <p>', 'nucleus sampling: draw only from the most likely tokens holding this probability mass', finiteNumber, 1)
     .option('--seed <n>', 'seed for sampling: the same seed gives the same text', nonNegativeInt, 0)
     .option('--chat', 'wrap the prompt as one user message in the tokenizer\'s chat template (tokenizer_config.json chat_template or chat_template.jinja)')
     .option('--json', 'print one JSON object (prompt and generated ids, text, timings) instead of streaming')
@@ -249,7 +230,7 @@ export function buildProgram(): Command {
     .description('The whole job on the built-in default model (SmolLM2-135M): fetch, prune 30% with AMP, evaluate before/after, measure speed, write an HTML report.')
     .option('--work <dir>', 'where the pruned model, evaluations and report go', 'amp-prune-demo')
     .option('--data-dir <dir>', 'evaluation data (default: ../shared/data beside this checkout)')
-    .option('--ratio <f>', 'fraction of parameters to remove', fraction, 0.3)
+    .option('--ratio <f>', 'fraction of parameters to remove', ratio, 0.3)
     .option('--limit <n>', 'items per zero-shot task', positiveInt, 40)
     .action(async (opts) => {
       const { demoCommand } = await import('./commands/demo.js');

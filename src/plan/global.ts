@@ -19,7 +19,7 @@ import { pruneOrder, zScores } from './order.js';
 import { alignKept } from './rounding.js';
 import { checkScores } from './scores.js';
 import type { LayerPlan, LayerScores, RatioOptions } from './types.js';
-import { prunedLayers, validateAlign, validateRatio } from './validate.js';
+import { validatePlanOptions } from './validate.js';
 
 type Kind = 'neuron' | 'unit';
 const KIND_ORDER: Record<Kind, number> = { neuron: 0, unit: 1 };
@@ -55,9 +55,7 @@ function compareCandidates(a: Candidate, b: Candidate): number {
 }
 
 export function selectGlobal(spec: ArchSpec, scores: readonly LayerScores[], opts: RatioOptions): LayerPlan[] {
-  validateRatio(opts.ratio);
-  validateAlign(opts.align);
-  const layers = prunedLayers(spec, opts.skipLayers);
+  const layers = validatePlanOptions(spec, opts);
   checkScores(spec, scores);
 
   const states = new Map<number, LayerState>();

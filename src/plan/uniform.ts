@@ -9,7 +9,7 @@ import { shapeWithout, unitLayout } from './attention-units.js';
 import type { UnitLayout } from './attention-units.js';
 import { alignKept, roundHalfEven } from './rounding.js';
 import type { GqaMode, RatioOptions } from './types.js';
-import { prunedLayers, validateAlign, validateRatio } from './validate.js';
+import { validatePlanOptions } from './validate.js';
 
 /** What the uniform rule removes from one pruned layer. */
 export interface UniformRemoval {
@@ -77,9 +77,7 @@ function approxDown(x: number): string {
 
 /** Per pruned layer, the units and neurons the uniform rule removes (align applied). */
 export function uniformRemovals(spec: ArchSpec, opts: RatioOptions): UniformRemoval[] {
-  validateRatio(opts.ratio);
-  validateAlign(opts.align);
-  const layers = prunedLayers(spec, opts.skipLayers);
+  const layers = validatePlanOptions(spec, opts);
   const removals = removalsAt(spec, layers, perLayerFraction(spec, layers, opts.ratio), opts.gqa);
   if (overflowed(removals)) {
     // Capping silently would miss the asked ratio; say what the model can give instead.

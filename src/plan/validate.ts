@@ -28,3 +28,14 @@ export function prunedLayers(spec: ArchSpec, skipLayers: readonly number[]): num
   if (layers.length === 0) throw new UserError(`--skip-layers skips all ${spec.numLayers} layers; nothing is left to prune`);
   return layers;
 }
+
+/**
+ * Every check of the ratio-driven planning flags, in one call: the prune command runs it before
+ * any weight is read, and the allocations run it again for library callers. Returns the layers
+ * to prune.
+ */
+export function validatePlanOptions(spec: ArchSpec, opts: { ratio: number; align: number; skipLayers: readonly number[] }): number[] {
+  validateRatio(opts.ratio);
+  validateAlign(opts.align);
+  return prunedLayers(spec, opts.skipLayers);
+}

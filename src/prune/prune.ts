@@ -4,7 +4,6 @@
  * record that becomes amp_prune.json.
  */
 import path from 'node:path';
-import { prunedLayers } from '../plan/validate.js';
 import { specFromConfig } from '../arch/registry.js';
 import type { ArchSpec } from '../arch/spec.js';
 import { isUniform } from '../arch/common.js';
@@ -26,7 +25,7 @@ import { ratioForLayers } from '../plan/ratio.js';
 import { planSummary, shapesSummary } from '../plan/summary.js';
 import type { PlanSummary } from '../plan/summary.js';
 import type { Allocation, LayerPlan, LayerScores, PlanOptions } from '../plan/types.js';
-import { validateAlign, validateRatio, validateSkipLayers } from '../plan/validate.js';
+import { validatePlanOptions } from '../plan/validate.js';
 import { methodByName } from '../score/registry.js';
 import type { Method } from '../score/types.js';
 import { none } from '../recover/none.js';
@@ -63,10 +62,7 @@ async function planOptions(req: PruneRequest, spec: ArchSpec): Promise<PlanOptio
     throw new UserError(`--layers must be a positive whole number (got ${req.layers})`);
   }
   const ratio = req.ratio ?? ratioForLayers(spec, req.layers!);
-  validateRatio(ratio);
-  validateAlign(req.align);
-  validateSkipLayers(req.skipLayers, spec.numLayers);
-  prunedLayers(spec, req.skipLayers);
+  validatePlanOptions(spec, { ratio, align: req.align, skipLayers: req.skipLayers });
   const allocation = await parseAllocation(req.allocation, spec.numLayers);
   return { ratio, allocation, gqa: req.gqa, align: req.align, skipLayers: req.skipLayers };
 }

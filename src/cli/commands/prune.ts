@@ -19,7 +19,7 @@ export interface PruneFlags {
   allocation: string;
   gqa: string;
   align: number;
-  skipLayers?: string;
+  skipLayers?: number[];
   calib?: string;
   calibSamples?: number;
   calibSeqLen?: number;
@@ -32,15 +32,6 @@ export interface PruneFlags {
   dryRun?: boolean;
   force?: boolean;
   json?: boolean;
-}
-
-function parseSkipLayers(value: string | undefined): number[] {
-  if (!value) return [];
-  return value.split(',').map((s) => {
-    const n = Number(s.trim());
-    if (!Number.isInteger(n) || n < 0) throw new UserError(`--skip-layers takes layer indices like 0,31 (got '${s}')`);
-    return n;
-  });
 }
 
 function oneOf<T extends string>(flag: string, value: string, allowed: readonly T[]): T {
@@ -60,7 +51,7 @@ export async function pruneCommand(flags: PruneFlags, global: GlobalOptions): Pr
       allocation: flags.allocation,
       gqa: oneOf<GqaMode>('--gqa', flags.gqa, ['group', 'query']),
       align: flags.align,
-      skipLayers: parseSkipLayers(flags.skipLayers),
+      skipLayers: flags.skipLayers ?? [],
       calib: flags.calib,
       calibSamples: flags.calibSamples,
       calibSeqLen: flags.calibSeqLen,
