@@ -88,3 +88,14 @@ export function registryOption(flags: string, description: string, names: readon
 export function registryListHelp(description: string, names: readonly string[]): string {
   return `${description} (available: ${names.join(', ')})`;
 }
+
+/**
+ * A whole number >= min for flags the command reads as text (eval's and bench's counts): a
+ * UserError naming the flag, as those commands have always answered (exit 1).
+ */
+export function countFlag(flag: string, value: string, min: number): number {
+  const n = Number(value);
+  if (value.trim() === '' || !Number.isInteger(n)) throw new UserError(`${flag} takes a whole number (got '${value}')`);
+  if (n < min) throw new UserError(`${flag} must be >= ${min} (got ${n})`);
+  return n;
+}

@@ -9,6 +9,7 @@ import { stableJson } from '../../export/json.js';
 import { writeFileAtomic } from '../../io/atomic.js';
 import { namedBuiltinModel } from '../../models/resolve.js';
 import { prepareModel } from '../model-arg.js';
+import { countFlag } from '../options.js';
 import type { GlobalOptions } from '../program.js';
 import { terminalProgress } from '../progress.js';
 
@@ -22,12 +23,6 @@ export interface BenchFlags {
   json?: string;
 }
 
-function wholeNumber(flag: string, value: string, min: number): number {
-  const n = Number(value);
-  if (value.trim() === '' || !Number.isInteger(n)) throw new UserError(`${flag} takes a whole number (got '${value}')`);
-  if (n < min) throw new UserError(`${flag} must be >= ${min} (got ${n})`);
-  return n;
-}
 
 function promptLengths(value: string | undefined): number[] | undefined {
   if (value === undefined) return undefined;
@@ -58,9 +53,9 @@ export async function benchCommand(flags: BenchFlags, global: GlobalOptions): Pr
     model: flags.model,
     baseline: flags.baseline,
     promptLengths: promptLengths(flags.promptLengths),
-    decodeTokens: wholeNumber('--decode-tokens', flags.decodeTokens, 1),
-    repeats: wholeNumber('--repeats', flags.repeats, 1),
-    warmup: wholeNumber('--warmup', flags.warmup, 0),
+    decodeTokens: countFlag('--decode-tokens', flags.decodeTokens, 1),
+    repeats: countFlag('--repeats', flags.repeats, 1),
+    warmup: countFlag('--warmup', flags.warmup, 0),
     session: { device: parseDevice(global.device), threads: global.threads },
   };
   await checkPaths(flags);

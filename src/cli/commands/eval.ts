@@ -11,6 +11,7 @@ import type { TaskResult } from '../../eval/task.js';
 import { stableJson } from '../../export/json.js';
 import { writeFileAtomic } from '../../io/atomic.js';
 import { prepareModel } from '../model-arg.js';
+import { countFlag } from '../options.js';
 import type { GlobalOptions } from '../program.js';
 
 export interface EvalFlags {
@@ -24,13 +25,7 @@ export interface EvalFlags {
 }
 
 /** A whole-number flag; range errors name the flag and the bound. */
-function count(flag: string, value: string | undefined, min: number): number | undefined {
-  if (value === undefined) return undefined;
-  const n = Number(value);
-  if (value.trim() === '' || !Number.isInteger(n)) throw new UserError(`${flag} takes a whole number (got '${value}')`);
-  if (n < min) throw new UserError(`${flag} must be >= ${min} (got ${n})`);
-  return n;
-}
+const count = (flag: string, value: string | undefined, min: number): number | undefined => (value === undefined ? undefined : countFlag(flag, value, min));
 
 /** One bar per task with ETA, on stderr and only on a terminal. */
 function terminalTaskProgress(): EvalProgress | undefined {
