@@ -139,7 +139,6 @@ test('(e) bad input: one line naming the file and the reason, exit 1, nothing wr
     [[scaled], /rope-scaled\/config\.json: rope type linear is not supported/],
     [[await fixtureDir('phi')], /phi\/config\.json: PhiForCausalLM \(model_type phi\) cannot be exported to GGUF/],
     [[await fixtureDir('qwen2')], /qwen2\/config\.json: Qwen2ForCausalLM \(model_type qwen2\) cannot be exported/],
-    [[await fixtureDir('llama-bias-headdim')], /config\.json: layers have .*q_proj\.bias/],
     [[unnamedSplit], /unnamed-split\/tokenizer\.json: its pre_tokenizer is not one llama\.cpp knows by name/],
     [[path.join(dir, 'no-such-model')], /no-such-model: model folder not found/],
     [[model, '--dtype', 'q4_0'], /error: option '--dtype <type>' argument 'q4_0' is invalid/],

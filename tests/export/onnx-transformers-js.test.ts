@@ -6,9 +6,9 @@
  *      sliding window, Qwen2 biases, Qwen3 q/k norms, Phi partial rotary + parallel residual, Phi-3):
  *      logits within 1e-4 of ours without the cache and after a cached prefill (measured ~3e-6),
  *      greedy generate() token for token equal to ours and to Python transformers';
- *  (b) an AMP-pruned model, uniform (30%) and non-uniform (per-layer heads 6/3, KV heads 2/1, MLP
- *      120/90): the same checks (Python only for the uniform one: stock transformers cannot load
- *      per-layer widths);
+ *  (b) an AMP-pruned model, uniform (30%), uniform with `--recover lsq` (o_proj/down_proj biases),
+ *      and non-uniform (per-layer heads 6/3, KV heads 2/1, MLP 120/90): the same checks (Python
+ *      not for the non-uniform one: stock transformers cannot load per-layer widths);
  *  (c) fp16 and q8 (weight-only int8) files, teacher-forced on our fp32 greedy continuation:
  *      bounded logit error and top-1 agreement (bounds below, measured values in diagnostics).
  */
@@ -114,6 +114,14 @@ test('(b) a uniformly AMP-pruned model runs in transformers.js as in our engine 
   const run = await runCli(['--threads', '2', 'prune', '--model', await fixtureDir('smollm'), '--out', pruned, '--ratio', '0.3']);
   assert.equal(run.code, 0, run.stderr);
   await checkFp32(t, pruned, 'pruned-uniform', referenceGenerate(pruned, (await loadTokenizer(pruned)).encode(PROMPT), STEPS));
+});
+
+test('(b) a model pruned with --recover lsq (o_proj/down_proj biases) runs in transformers.js as in our engine and Python', async (t) => {
+  const pruned = path.join(dir, 'pruned-lsq');
+  const run = await runCli(['--threads', '2', 'prune', '--model', await fixtureDir('smollm'), '--out', pruned, '--ratio', '0.3', '--recover', 'lsq']);
+  assert.equal(run.code, 0, run.stderr);
+  assert.ok((await ours(pruned)).spec.layerWeights(0).some((w) => w.name === 'down.bias'), 'the refit wrote a down_proj bias');
+  await checkFp32(t, pruned, 'pruned-lsq', referenceGenerate(pruned, (await loadTokenizer(pruned)).encode(PROMPT), STEPS));
 });
 
 test('(b) a non-uniform pruned model (per-layer heads, KV heads and MLP widths) runs in transformers.js as in our engine', async (t) => {

@@ -1,6 +1,7 @@
 /**
- * Hugging Face LLaMA folder (dense, or pruned by amp-prune with the same widths in every layer)
- * -> one GGUF file that stock llama.cpp loads (architecture "llama").
+ * Hugging Face LLaMA folder (dense, or pruned by amp-prune with the same widths in every layer,
+ * with or without the o_proj/down_proj biases recovery writes) -> one GGUF file that stock
+ * llama.cpp loads (architecture "llama").
  *
  *   config.json ─▶ checks (family, widths, rope, biases) ─▶ tensor plan + tokenizer metadata
  *   ─▶ header (offsets known from shapes) ─▶ per tensor: read ─▶ permute q/k ─▶ encode ─▶ write ─▶ rename
@@ -16,7 +17,7 @@ import { FileError, UserError } from '../../errors.js';
 import { readModelConfig } from '../../io/checkpoint.js';
 import { TensorStore } from '../../io/tensor-store.js';
 import { GgufFileWriter, encodeHeader, planSlots } from './file-layout.js';
-import { type GgufTensorPlan, llamaTensorPlan, permuteRows } from './llama-tensors.js';
+import { type GgufTensorPlan, llamaTensorPlan, permuteRows, unplaceableLayerWeight } from './llama-tensors.js';
 import { type KvEntry, f32, str, u32 } from './metadata-writer.js';
 import { type GgufTensorType, Q8_0_BLOCK, encodeTensor } from './quantize.js';
 import { tokenizerMetadata } from './tokenizer.js';
@@ -65,9 +66,10 @@ function checkExportable(spec: ArchSpec, config: Json, configPath: string): void
   if (config[LAYER_WIDTHS_KEY] !== undefined && config[LAYER_WIDTHS_KEY] !== null) {
     throw new FileError(configPath, `${LAYER_WIDTHS_KEY} gives per-layer widths, which GGUF export does not write (llama.cpp's llama graph takes one head count and FFN width for all layers); prune with --allocation uniform`);
   }
-  const basic = new Set(['attn_norm.weight', 'q.weight', 'k.weight', 'v.weight', 'o.weight', 'mlp_norm.weight', 'gate.weight', 'up.weight', 'down.weight']);
-  const extra = spec.layerWeights(0).find((w) => !basic.has(w.name));
-  if (extra) throw new FileError(configPath, `layers have ${extra.source.tensor} (attention_bias/mlp_bias), which GGUF export does not support`);
+  // llama.cpp's llama graph adds a bias after every projection it finds one for (q/k/v, o,
+  // gate/up/down), so those pass; anything else (q/k norms, fused rows) it would drop silently.
+  const unplaceable = unplaceableLayerWeight(spec);
+  if (unplaceable) throw new FileError(configPath, `layers have ${unplaceable}, which llama.cpp's llama graph has no tensor for`);
   if (spec.activation !== 'silu') throw new FileError(configPath, `hidden_act ${spec.activation} is not supported by GGUF export (llama uses silu)`);
   if (spec.slidingWindows.some((w) => w !== undefined)) throw new FileError(configPath, 'sliding-window attention is not supported by GGUF export');
   if (spec.rope.rotaryDim !== spec.headDim) throw new FileError(configPath, 'partial rotary embeddings are not supported by GGUF export');
@@ -115,6 +117,16 @@ function tensorType(plan: GgufTensorPlan, dtype: GgufDtype): GgufTensorType {
   return 'F16';
 }
 
+/** The plans less the optional tensors that hold only zeros (biases are small: read whole). */
+async function withoutZeroBiases(plans: GgufTensorPlan[], store: TensorStore): Promise<GgufTensorPlan[]> {
+  const kept: GgufTensorPlan[] = [];
+  for (const plan of plans) {
+    if (plan.omitIfZero && (await store.readFloat32(plan.hfName)).every((x) => x === 0)) continue;
+    kept.push(plan);
+  }
+  return kept;
+}
+
 async function checkTarget(out: string, force: boolean): Promise<void> {
   const parent = path.dirname(path.resolve(out));
   const dir = await fs.stat(parent).catch(() => undefined);
@@ -131,13 +143,13 @@ export async function exportHfToGguf(modelDir: string, out: string, options: Ggu
   const configPath = path.join(modelDir, 'config.json');
   const spec = specFromConfig(config, configPath);
   checkExportable(spec, config, configPath);
-  const plans = llamaTensorPlan(spec);
+  const allPlans = llamaTensorPlan(spec);
   const tokenizer = await tokenizerMetadata(modelDir, spec.vocab, config);
 
   const store = await TensorStore.open(modelDir);
   try {
-    const planned = new Set(plans.map((p) => p.hfName));
-    for (const plan of plans) {
+    const planned = new Set(allPlans.map((p) => p.hfName));
+    for (const plan of allPlans) {
       if (!store.has(plan.hfName)) throw new FileError(modelDir, `tensor ${plan.hfName} is missing`);
       const info = store.info(plan.hfName);
       if (info.shape.join(',') !== plan.shape.join(',')) throw new FileError(info.file, `tensor ${plan.hfName} has shape [${info.shape.join(', ')}] but config.json implies [${plan.shape.join(', ')}]`);
@@ -146,6 +158,7 @@ export async function exportHfToGguf(modelDir: string, out: string, options: Ggu
     const unplaced = store.names().find((n) => !planned.has(n) && !(spec.tiedEmbeddings && n === 'lm_head.weight'));
     if (unplaced) throw new FileError(modelDir, `tensor ${unplaced} has no place in a llama GGUF`);
     await checkTarget(out, options.force ?? false);
+    const plans = await withoutZeroBiases(allPlans, store);
 
     const slots = planSlots(plans.map((p) => ({ name: p.ggufName, shape: p.shape, type: tensorType(p, dtype) })));
     const header = encodeHeader([...hyperparameters(spec, config, dtype), ...tokenizer.entries], slots);

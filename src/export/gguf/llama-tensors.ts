@@ -6,7 +6,7 @@
  *
  *   GGUF row  h·2·half + 2·d + j   <-   HF row  h·2·half + j·half + d     (j ∈ {0, 1}, d < half)
  */
-import type { ArchSpec } from '../../arch/spec.js';
+import type { ArchSpec, LayerWeightName } from '../../arch/spec.js';
 
 export interface GgufTensorPlan {
   ggufName: string;
@@ -15,25 +15,64 @@ export interface GgufTensorPlan {
   shape: readonly number[];
   /** Apply llama.cpp's rotary row interleave over this many heads. */
   permuteHeads?: number;
+  /**
+   * Leave the tensor out of the file when every value is zero. llama.cpp loads each bias of its
+   * llama graph as optional (TENSOR_NOT_REQUIRED) and adds none it did not find, so a missing
+   * bias and a zero one give the same numbers; pruning with recovery writes zero q/k/v and
+   * gate/up biases only because transformers' config flags come in pairs (attention_bias covers
+   * q, k, v and o), and leaving them out keeps the file the size of the bias-free model.
+   */
+  omitIfZero?: boolean;
+}
+
+/**
+ * Each layer weight the llama graph has a place for, by its GGUF name within blk.N; biases follow
+ * their weight's rows, so q and k biases are interleaved like q and k.
+ */
+const LAYER_TENSORS: Partial<Record<LayerWeightName, { gguf: string; rotary?: 'q' | 'kv' }>> = {
+  'attn_norm.weight': { gguf: 'attn_norm.weight' },
+  'q.weight': { gguf: 'attn_q.weight', rotary: 'q' },
+  'k.weight': { gguf: 'attn_k.weight', rotary: 'kv' },
+  'v.weight': { gguf: 'attn_v.weight' },
+  'o.weight': { gguf: 'attn_output.weight' },
+  'mlp_norm.weight': { gguf: 'ffn_norm.weight' },
+  'gate.weight': { gguf: 'ffn_gate.weight' },
+  'up.weight': { gguf: 'ffn_up.weight' },
+  'down.weight': { gguf: 'ffn_down.weight' },
+  'q.bias': { gguf: 'attn_q.bias', rotary: 'q' },
+  'k.bias': { gguf: 'attn_k.bias', rotary: 'kv' },
+  'v.bias': { gguf: 'attn_v.bias' },
+  'o.bias': { gguf: 'attn_output.bias' },
+  'gate.bias': { gguf: 'ffn_gate.bias' },
+  'up.bias': { gguf: 'ffn_up.bias' },
+  'down.bias': { gguf: 'ffn_down.bias' },
+};
+
+/** The first layer weight of `spec` that a llama GGUF has no tensor for, if any. */
+export function unplaceableLayerWeight(spec: ArchSpec): string | undefined {
+  for (let i = 0; i < spec.numLayers; i++) {
+    const weight = spec.layerWeights(i).find((w) => LAYER_TENSORS[w.name] === undefined || w.source.rows !== undefined);
+    if (weight) return weight.source.tensor;
+  }
+  return undefined;
 }
 
 export function llamaTensorPlan(spec: ArchSpec): GgufTensorPlan[] {
-  const { hidden: d, headDim: dh, vocab } = spec;
+  const { hidden: d, vocab } = spec;
   const plans: GgufTensorPlan[] = [{ ggufName: 'token_embd.weight', hfName: 'model.embed_tokens.weight', shape: [vocab, d] }];
-  spec.layers.forEach(({ heads: h, kvHeads: kv, intermediate: m }, i) => {
-    const blk = `blk.${i}`;
-    const hf = `model.layers.${i}`;
-    plans.push(
-      { ggufName: `${blk}.attn_norm.weight`, hfName: `${hf}.input_layernorm.weight`, shape: [d] },
-      { ggufName: `${blk}.attn_q.weight`, hfName: `${hf}.self_attn.q_proj.weight`, shape: [h * dh, d], permuteHeads: h },
-      { ggufName: `${blk}.attn_k.weight`, hfName: `${hf}.self_attn.k_proj.weight`, shape: [kv * dh, d], permuteHeads: kv },
-      { ggufName: `${blk}.attn_v.weight`, hfName: `${hf}.self_attn.v_proj.weight`, shape: [kv * dh, d] },
-      { ggufName: `${blk}.attn_output.weight`, hfName: `${hf}.self_attn.o_proj.weight`, shape: [d, h * dh] },
-      { ggufName: `${blk}.ffn_norm.weight`, hfName: `${hf}.post_attention_layernorm.weight`, shape: [d] },
-      { ggufName: `${blk}.ffn_gate.weight`, hfName: `${hf}.mlp.gate_proj.weight`, shape: [m, d] },
-      { ggufName: `${blk}.ffn_up.weight`, hfName: `${hf}.mlp.up_proj.weight`, shape: [m, d] },
-      { ggufName: `${blk}.ffn_down.weight`, hfName: `${hf}.mlp.down_proj.weight`, shape: [d, m] },
-    );
+  spec.layers.forEach(({ heads, kvHeads }, i) => {
+    for (const weight of spec.layerWeights(i)) {
+      const place = LAYER_TENSORS[weight.name];
+      if (!place) throw new Error(`llamaTensorPlan: ${weight.name} has no GGUF tensor (checked by unplaceableLayerWeight)`);
+      const permuteHeads = place.rotary === 'q' ? heads : place.rotary === 'kv' ? kvHeads : undefined;
+      plans.push({
+        ggufName: `blk.${i}.${place.gguf}`,
+        hfName: weight.source.tensor,
+        shape: weight.shape,
+        ...(permuteHeads ? { permuteHeads } : {}),
+        ...(weight.name.endsWith('.bias') ? { omitIfZero: true } : {}),
+      });
+    }
   });
   plans.push({ ggufName: 'output_norm.weight', hfName: 'model.norm.weight', shape: [d] });
   // llama.cpp reuses token_embd when output.weight is absent, which is what tied embeddings mean.
