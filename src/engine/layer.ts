@@ -51,7 +51,21 @@ export interface LayerTaps {
   gram?: readonly GramProjection[];
   /** How each real token counts in the Gram sums (default `tokens`: all alike). */
   gramWeighting?: GramWeighting;
+  /** Which part of the layer the graph computes (default `layer`); see LayerSpan. */
+  span?: LayerSpan;
 }
+
+/**
+ * Part of a sequential-residual layer, for passes that need only half of it:
+ * - layer: input → output.
+ * - attention: input → h1 = input + attention(norm(input)), the post-attention residual; the MLP
+ *   is computed only as far as a requested `down` Gram tap needs (its input, and with residual
+ *   weighting the layer output that weights it).
+ * - mlp: h1 → h1 + mlp(norm(h1)), the MLP block alone (its input is the attention span's output).
+ * Parallel-residual families have no h1 that the MLP reads (their MLP reads the layer input), so
+ * they take only `layer`.
+ */
+export type LayerSpan = 'layer' | 'attention' | 'mlp';
 
 export type GramProjection = 'o' | 'down';
 
@@ -63,6 +77,7 @@ export type GramProjection = 'o' | 'down';
  *   each sequence, 10⁵× the median in some layers of SmolLM2) would decide the whole fit.
  */
 export type GramWeighting = 'tokens' | 'residual';
+
 
 /** Per-batch Gram statistics of one projection's input: [F, F], [F] and the scalar Σ_t w_t. */
 export interface GramTap {
@@ -104,9 +119,34 @@ export function emitDecoderLayer(
   const normOf = (prefix: 'attn_norm' | 'mlp_norm' | 'q_norm' | 'k_norm', p: string, x: string, kind = spec.norm.kind) =>
     norm(g, kind, p, x, need(`${prefix}.weight`), weight(`${prefix}.bias`), spec.norm.eps);
 
+  const span = taps.span ?? 'layer';
+  if (span !== 'layer') {
+    if (spec.parallelResidual) throw new Error(`layer ${path}: a parallel-residual layer has no ${span} span`);
+    if (taps.raw || taps.stats || io.past) throw new Error(`layer ${path}: the ${span} span has no raw/stats taps or KV cache`);
+  }
+  if (span === 'mlp') return emitMlpSpan(g, spec, path, io, need, weight, normOf, taps);
+
   const h = normOf('attn_norm', `${path}/input_layernorm`, io.hidden);
   const attn = emitAttention(g, spec, shape, `${path}/attn`, h, io, need, weight, normOf, taps, attention);
   const residual = g.op(`${path}/attn/residual/Add`, 'Add', [io.hidden, attn.output]);
+  const residualWeighted = taps.gramWeighting === 'residual';
+  const weightOf = (p: string, r: string) => (residualWeighted ? residualTokenWeight(g, p, r, io) : tokenColumn(g, p, io));
+  if (span === 'attention') {
+    const out: LayerOutputs = { hidden: residual };
+    if (taps.gram?.length) {
+      if (!io.tokenWeight) throw new Error('gram taps need a tokenWeight input');
+      out.gram = {};
+      if (taps.gram.includes('o')) out.gram.o = gramOf(g, `${path}/attn/o_proj/gram`, attn.oProjInput, weightOf(`${path}/attn/o_proj/gram`, residual));
+      if (taps.gram.includes('down')) {
+        const mlpIn = normOf('mlp_norm', `${path}/post_attention_layernorm`, residual);
+        const a = emitMlpActivation(g, spec, `${path}/mlp`, mlpIn, need, weight);
+        // residual weighting weighs a token by the layer output the dense down_proj would give
+        const r = residualWeighted ? g.op(`${path}/mlp/residual/Add`, 'Add', [residual, linear(g, `${path}/mlp/down_proj`, a, need('down.weight'), weight('down.bias'))]) : residual;
+        out.gram.down = gramOf(g, `${path}/mlp/down_proj/gram`, a, weightOf(`${path}/mlp/down_proj/gram`, r));
+      }
+    }
+    return out;
+  }
 
   const mlpIn = spec.parallelResidual ? h : normOf('mlp_norm', `${path}/post_attention_layernorm`, residual);
   const mlp = emitMlp(g, spec, `${path}/mlp`, mlpIn, need, weight);
@@ -125,10 +165,8 @@ export function emitDecoderLayer(
   if (taps.gram?.length) {
     if (!io.tokenWeight) throw new Error('gram taps need a tokenWeight input');
     out.gram = {};
-    const residualWeighted = taps.gramWeighting === 'residual';
     // parallel residual: attention and MLP outputs land in the same sum, the layer's output
     const oResidual = spec.parallelResidual ? hidden : residual;
-    const weightOf = (p: string, r: string) => (residualWeighted ? residualTokenWeight(g, p, r, io) : tokenColumn(g, p, io));
     if (taps.gram.includes('o')) out.gram.o = gramOf(g, `${path}/attn/o_proj/gram`, attn.oProjInput, weightOf(`${path}/attn/o_proj/gram`, oResidual));
     if (taps.gram.includes('down')) out.gram.down = gramOf(g, `${path}/mlp/down_proj/gram`, mlp.downProjInput, weightOf(`${path}/mlp/down_proj/gram`, hidden));
   }
@@ -255,14 +293,33 @@ interface MlpOut {
   downProjInput: string;
 }
 
-function emitMlp(g: GraphBuilder, spec: ArchSpec, path: string, x: string, need: (n: LayerWeightName) => string, weight: WeightRef): MlpOut {
-  let a: string;
+/** The down_proj input: act(gate(x))·up(x), or act(fc1(x)) without a gate. */
+function emitMlpActivation(g: GraphBuilder, spec: ArchSpec, path: string, x: string, need: (n: LayerWeightName) => string, weight: WeightRef): string {
   if (spec.gatedMlp) {
     const gate = linear(g, `${path}/gate_proj`, x, need('gate.weight'), weight('gate.bias'));
     const up = linear(g, `${path}/up_proj`, x, need('up.weight'), weight('up.bias'));
-    a = g.op(`${path}/gated/Mul`, 'Mul', [activation(g, spec.activation, `${path}/act`, gate), up]);
-  } else {
-    a = activation(g, spec.activation, `${path}/act`, linear(g, `${path}/fc1`, x, need('up.weight'), weight('up.bias')));
+    return g.op(`${path}/gated/Mul`, 'Mul', [activation(g, spec.activation, `${path}/act`, gate), up]);
   }
+  return activation(g, spec.activation, `${path}/act`, linear(g, `${path}/fc1`, x, need('up.weight'), weight('up.bias')));
+}
+
+function emitMlp(g: GraphBuilder, spec: ArchSpec, path: string, x: string, need: (n: LayerWeightName) => string, weight: WeightRef): MlpOut {
+  const a = emitMlpActivation(g, spec, path, x, need, weight);
   return { output: linear(g, `${path}/down_proj`, a, need('down.weight'), weight('down.bias')), downProjInput: a };
+}
+
+/** The `mlp` span: io.hidden is h1, the post-attention residual; the output is h1 + mlp(norm(h1)). */
+function emitMlpSpan(
+  g: GraphBuilder,
+  spec: ArchSpec,
+  path: string,
+  io: LayerInputs,
+  need: (n: LayerWeightName) => string,
+  weight: WeightRef,
+  normOf: (prefix: 'mlp_norm', p: string, x: string) => string,
+  taps: LayerTaps,
+): LayerOutputs {
+  if (taps.gram?.length) throw new Error(`layer ${path}: the mlp span has no Gram taps`);
+  const mlp = emitMlp(g, spec, `${path}/mlp`, normOf('mlp_norm', `${path}/post_attention_layernorm`, io.hidden), need, weight);
+  return { hidden: g.op(`${path}/mlp/residual/Add`, 'Add', [io.hidden, mlp.output]) };
 }

@@ -6,11 +6,14 @@
  * target is the dense layer's output on that same input; with `dense`, every layer sees the dense
  * model's activations (FLAP's published procedure).
  *
- * Per layer (sequential residual):  dense layer on h → Gram of o_proj input → repair o_proj;
- * layer with pruned+repaired attention and dense MLP on h → Gram of down_proj input → repair
- * down_proj; pruned layer on h → next h. (Parallel residual families get both Grams from the first
- * run: their MLP reads the layer input, not the attention output.) Memory: the calibration hidden
- * states, one layer's weights, and one Gram matrix per projection (fit and held-out).
+ * Per layer (sequential residual, propagation pruned), three half-layer runs (engine LayerSpan):
+ * dense attention on h → Gram of the o_proj input → repair o_proj; pruned+repaired attention on h
+ * → h1, with the dense MLP on h1 as far as the down_proj input → its Gram → repair down_proj;
+ * the pruned MLP on h1 → next h. Parallel-residual families and dense propagation: one dense
+ * layer run gives both Grams (a parallel MLP reads the layer input, not the attention output),
+ * then the pruned layer (or, dense, that run's output) gives the next h. Memory: the calibration
+ * hidden states (twice while h1 is alive), one layer's weights, and one Gram matrix per
+ * projection (fit and held-out).
  */
 import type { ArchSpec, LayerWeightName } from '../arch/spec.js';
 import type { Checkpoint } from '../engine/checkpoint.js';
@@ -18,8 +21,7 @@ import { WeightReader } from '../engine/checkpoint.js';
 import { padBatch } from '../engine/batch.js';
 import { Gemm } from '../engine/gemm.js';
 import { embed, LayerRunner } from '../engine/layer-runner.js';
-import type { LayerResult } from '../engine/layer-runner.js';
-import type { GramProjection, GramWeighting } from '../engine/layer.js';
+import type { GramProjection, GramWeighting, LayerSpan } from '../engine/layer.js';
 import { PreparedBatch } from '../engine/prepared-batch.js';
 import type { SessionOptions } from '../engine/session.js';
 import { UserError } from '../errors.js';
@@ -66,7 +68,13 @@ interface Batch {
   hidden: Float32Array;
 }
 
-type Projection = 'o' | 'down';
+type Projection = GramProjection;
+
+interface FitAndHeld {
+  fit: GramStats;
+  /** The held-out tokens' statistics (the fitting ones when nothing is held out). */
+  held: GramStats;
+}
 
 export class RecoverPass {
   private readonly reader: WeightReader;
@@ -115,52 +123,71 @@ export class RecoverPass {
     const denseWeights = await this.reader.layer(spec, layer);
     const out = this.slicedLayer(layer, denseWeights);
 
-    // sequential blocks under propagation take down_proj's Gram from the second run, not this one
-    const mixedRun = !spec.parallelResidual && this.opts.propagate === 'pruned';
-    const first = await this.runAll(this.dense, layer, denseWeights, mixedRun ? ['o'] : ['o', 'down']);
-    const oGram = this.grams(first, 'o');
-    const o = await this.repair(layer, 'o', denseWeights, keptIndices(spec, 'o.weight', plan).cols!, oGram);
-    setRepair(out, 'o', o.after);
-
-    let downGram = mixedRun ? undefined : this.grams(first, 'down');
-    if (mixedRun) {
+    if (!spec.parallelResidual && this.opts.propagate === 'pruned') {
+      // dense attention on h → o_proj's Gram (the dense MLP's output is not needed)
+      const oGram = (await this.gramRun(this.dense, layer, denseWeights, { span: 'attention', gram: ['o'] })).o!;
+      const o = await this.repair(layer, 'o', denseWeights, keptIndices(spec, 'o.weight', plan).cols!, oGram);
+      setRepair(out, 'o', o.after);
+      // pruned+repaired attention on h → h1, and the dense MLP on h1 as far as down_proj's input → its Gram
       const mixedWeights = new Map(out);
       for (const name of ['gate.weight', 'gate.bias', 'up.weight', 'up.bias', 'down.weight', 'down.bias'] as const) {
         const w = denseWeights.get(name) ?? zerosFor(this.mixedSpec, layer, name);
         if (w) mixedWeights.set(name, w);
         else mixedWeights.delete(name);
       }
-      downGram = this.grams(await this.runAll(this.mixed, layer, mixedWeights, ['down']), 'down');
+      const h1: Float32Array[] = [];
+      const downGram = (await this.gramRun(this.mixed, layer, mixedWeights, { span: 'attention', gram: ['down'] }, h1)).down!;
+      const down = await this.repair(layer, 'down', denseWeights, plan.neurons, downGram);
+      setRepair(out, 'down', down.after);
+      this.records.push({ layer, o_proj: o.errors, down_proj: down.errors });
+      // the pruned MLP on h1 (the pruned attention's output, just computed) → the next layer's input
+      for (const [b, batch] of this.batches.entries()) {
+        batch.hidden = (await this.pruned.run(layer, h1[b], batch.prepared, out, { span: 'mlp' })).hidden;
+      }
+      return out;
     }
-    const down = await this.repair(layer, 'down', denseWeights, plan.neurons, downGram!);
+
+    // parallel residual (the MLP reads the layer input, so both Grams come from one dense run) or
+    // dense propagation (the dense layer's output is the next input)
+    const denseOut: Float32Array[] = [];
+    const grams = await this.gramRun(this.dense, layer, denseWeights, { gram: ['o', 'down'] }, denseOut);
+    const o = await this.repair(layer, 'o', denseWeights, keptIndices(spec, 'o.weight', plan).cols!, grams.o!);
+    setRepair(out, 'o', o.after);
+    const down = await this.repair(layer, 'down', denseWeights, plan.neurons, grams.down!);
     setRepair(out, 'down', down.after);
     this.records.push({ layer, o_proj: o.errors, down_proj: down.errors });
-
     if (this.opts.propagate === 'pruned') {
-      const next = await this.runAll(this.pruned, layer, out, []);
-      next.forEach((r, b) => (this.batches[b].hidden = r.hidden));
+      for (const batch of this.batches) batch.hidden = (await this.pruned.run(layer, batch.hidden, batch.prepared, out)).hidden;
     } else {
-      first.forEach((r, b) => (this.batches[b].hidden = r.hidden));
+      denseOut.forEach((h, b) => (this.batches[b].hidden = h));
     }
     return out;
   }
 
-  private async runAll(runner: LayerRunner, layer: number, weights: Map<LayerWeightName, Float32Array>, gram: GramProjection[]): Promise<LayerResult[]> {
-    const results: LayerResult[] = [];
-    const taps = { gram, gramWeighting: this.opts.weighting };
-    for (const b of this.batches) results.push(await runner.run(layer, b.hidden, b.prepared, weights, taps));
-    return results;
-  }
-
-  private grams(results: LayerResult[], p: Projection): { fit: GramStats; held: GramStats } {
-    const F = results[0].gram![p]!.sum.data.length;
-    const fit = emptyGram(F);
-    const held = emptyGram(F);
-    results.forEach((r, b) => {
-      const tap = r.gram![p]!;
-      addBatch(this.batches[b].heldOut ? held : fit, tap.gram, tap.sum, tap.weight);
-    });
-    return { fit, held: held.totalWeight > 0 ? held : fit };
+  /**
+   * Runs every batch, summing each tapped projection's Gram into fit and held-out totals as the
+   * batches come (one batch's float32 Gram alive at a time); `outputs` receives each batch's hidden output.
+   */
+  private async gramRun(
+    runner: LayerRunner,
+    layer: number,
+    weights: Map<LayerWeightName, Float32Array>,
+    taps: { span?: LayerSpan; gram: GramProjection[] },
+    outputs?: Float32Array[],
+  ): Promise<Partial<Record<Projection, FitAndHeld>>> {
+    const sums: Partial<Record<Projection, FitAndHeld>> = {};
+    for (const batch of this.batches) {
+      const r = await runner.run(layer, batch.hidden, batch.prepared, weights, { ...taps, gramWeighting: this.opts.weighting });
+      outputs?.push(r.hidden);
+      for (const p of taps.gram) {
+        const tap = r.gram![p]!;
+        const F = tap.sum.data.length;
+        const s = (sums[p] ??= { fit: emptyGram(F), held: emptyGram(F) });
+        addBatch(batch.heldOut ? s.held : s.fit, tap.gram, tap.sum, tap.weight);
+      }
+    }
+    for (const s of Object.values(sums)) if (s.held.totalWeight === 0) s.held = s.fit;
+    return sums;
   }
 
   private async repair(
@@ -168,7 +195,7 @@ export class RecoverPass {
     p: Projection,
     dense: Map<LayerWeightName, Float32Array>,
     kept: readonly number[],
-    gram: { fit: GramStats; held: GramStats },
+    gram: FitAndHeld,
   ): Promise<{ after: ProjectionRepair; errors: ErrorPair }> {
     const weightName = `${p}.weight` as const;
     const shape = this.ckpt.spec.layerWeights(layer).find((w) => w.name === weightName)!.shape;
