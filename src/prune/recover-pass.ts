@@ -18,14 +18,14 @@
 import type { ArchSpec, LayerWeightName } from '../arch/spec.js';
 import type { Checkpoint } from '../engine/checkpoint.js';
 import { WeightReader } from '../engine/checkpoint.js';
-import { padBatch } from '../engine/batch.js';
+import { padBatch, sequenceLengths } from '../engine/batch.js';
 import { Gemm } from '../engine/gemm.js';
 import { embed, LayerRunner } from '../engine/layer-runner.js';
 import type { GramProjection, GramWeighting, LayerSpan } from '../engine/layer.js';
 import { PreparedBatch } from '../engine/prepared-batch.js';
 import type { SessionOptions } from '../engine/session.js';
 import { UserError } from '../errors.js';
-import type { LayerPlan } from '../plan/types.js';
+import type { LayerPlan, LayerScores } from '../plan/types.js';
 import { relativeErrors } from '../recover/error.js';
 import type { ErrorPair } from '../recover/error.js';
 import { addBatch, emptyGram } from '../recover/gram.js';
@@ -35,7 +35,10 @@ import { none } from '../recover/none.js';
 import type { ProjectionProblem, ProjectionRepair, RecoveryMethod } from '../recover/types.js';
 import { keptIndices } from '../slice/select.js';
 import { sliceFloat32 } from '../slice/select.js';
-import { batchSequences } from './score-pass.js';
+import { accumulate, emptyStats, finalize } from '../score/stats.js';
+import type { LayerStats } from '../score/stats.js';
+import type { Method } from '../score/types.js';
+import { batchSequences, scoreLayer } from './score-pass.js';
 
 export type Propagation = 'pruned' | 'dense';
 
@@ -48,11 +51,20 @@ export interface RecoverPassOptions {
   /** Fitting and held-out calibration sequences. */
   fit: number[][];
   heldOut: number[][];
+  /** Every layer's plan; empty when `scoreOn` plans each layer as the pass reaches it. */
   plans: LayerPlan[];
+  /** Score each layer on its propagated inputs (--score-on pruned) and plan it from those scores. */
+  scoreOn?: LayerScoring;
   /** The output model's spec (pruned widths, the biases the output declares). */
   outSpec: ArchSpec;
   session?: SessionOptions;
   maxBatchTokens?: number;
+}
+
+export interface LayerScoring {
+  method: Method;
+  seed: number;
+  plan: (layer: number, scores: LayerScores) => LayerPlan;
 }
 
 export interface LayerRecoveryRecord {
@@ -64,6 +76,8 @@ export interface LayerRecoveryRecord {
 
 interface Batch {
   prepared: PreparedBatch;
+  /** Real tokens per sequence (what the scoring statistics average over). */
+  lengths: number[];
   heldOut: boolean;
   hidden: Float32Array;
 }
@@ -85,6 +99,9 @@ export class RecoverPass {
   private readonly mixedSpec: ArchSpec;
   private next = 0;
   readonly records: LayerRecoveryRecord[] = [];
+  /** Each layer's plan (given, or made as the pass scores it) and, scoring here, its scores. */
+  readonly plans: LayerPlan[];
+  readonly scores: LayerScores[] = [];
 
   private constructor(
     private readonly ckpt: Checkpoint,
@@ -92,6 +109,7 @@ export class RecoverPass {
     private readonly batches: Batch[],
   ) {
     const { spec } = ckpt;
+    this.plans = [...opts.plans];
     this.reader = new WeightReader(ckpt.store);
     this.gemm = new Gemm(opts.session);
     // pruned attention, dense MLP: where down_proj's refit inputs come from in sequential blocks
@@ -108,7 +126,7 @@ export class RecoverPass {
     for (const [seqs, heldOut] of [[opts.fit, false], [opts.heldOut, true]] as const) {
       for (const group of seqs.length > 0 ? batchSequences(seqs, spec, opts.maxBatchTokens) : []) {
         const prepared = new PreparedBatch(spec, padBatch(group));
-        batches.push({ prepared, heldOut, hidden: embed(table, prepared.tokens.ids, spec.hidden) });
+        batches.push({ prepared, lengths: sequenceLengths(prepared.tokens), heldOut, hidden: embed(table, prepared.tokens.ids, spec.hidden) });
       }
     }
     return new RecoverPass(ckpt, opts, batches);
@@ -119,13 +137,23 @@ export class RecoverPass {
     if (layer !== this.next) throw new Error(`recovery pass: layer ${layer} asked before layer ${this.next}`);
     this.next++;
     const { spec } = this.ckpt;
-    const plan = this.opts.plans[layer];
     const denseWeights = await this.reader.layer(spec, layer);
-    const out = this.slicedLayer(layer, denseWeights);
+    const scoring = this.opts.scoreOn;
+    const stats = scoring ? emptyStats(spec.layers[layer].heads, spec.headDim, spec.layers[layer].intermediate) : undefined;
+    const planned = () => {
+      if (scoring) {
+        const scores = scoreLayer(scoring.method, { spec, layer, stats: finalize(stats!), weights: denseWeights, seed: scoring.seed });
+        this.scores.push(scores);
+        this.plans.push(scoring.plan(layer, scores));
+      }
+      return { plan: this.plans[layer], out: this.slicedLayer(layer, denseWeights) };
+    };
 
     if (!spec.parallelResidual && this.opts.propagate === 'pruned') {
-      // dense attention on h → o_proj's Gram (the dense MLP's output is not needed)
-      const oGram = (await this.gramRun(this.dense, layer, denseWeights, { span: 'attention', gram: ['o'] })).o!;
+      // dense attention on h → o_proj's Gram (the dense MLP's output is not needed, except for
+      // the scoring statistics when this layer is scored on its propagated input)
+      const oGram = (await this.gramRun(this.dense, layer, denseWeights, stats ? { gram: ['o'] } : { span: 'attention', gram: ['o'] }, undefined, stats)).o!;
+      const { plan, out } = planned();
       const o = await this.repair(layer, 'o', denseWeights, keptIndices(spec, 'o.weight', plan).cols!, oGram);
       setRepair(out, 'o', o.after);
       // pruned+repaired attention on h → h1, and the dense MLP on h1 as far as down_proj's input → its Gram
@@ -150,7 +178,8 @@ export class RecoverPass {
     // parallel residual (the MLP reads the layer input, so both Grams come from one dense run) or
     // dense propagation (the dense layer's output is the next input)
     const denseOut: Float32Array[] = [];
-    const grams = await this.gramRun(this.dense, layer, denseWeights, { gram: ['o', 'down'] }, denseOut);
+    const grams = await this.gramRun(this.dense, layer, denseWeights, { gram: ['o', 'down'] }, denseOut, stats);
+    const { plan, out } = planned();
     const o = await this.repair(layer, 'o', denseWeights, keptIndices(spec, 'o.weight', plan).cols!, grams.o!);
     setRepair(out, 'o', o.after);
     const down = await this.repair(layer, 'down', denseWeights, plan.neurons, grams.down!);
@@ -166,7 +195,9 @@ export class RecoverPass {
 
   /**
    * Runs every batch, summing each tapped projection's Gram into fit and held-out totals as the
-   * batches come (one batch's float32 Gram alive at a time); `outputs` receives each batch's hidden output.
+   * batches come (one batch's float32 Gram alive at a time); `outputs` receives each batch's
+   * hidden output, `stats` the scoring statistics of every batch (fitting and held-out alike, as
+   * the dense scoring pass sees every calibration sequence).
    */
   private async gramRun(
     runner: LayerRunner,
@@ -174,11 +205,13 @@ export class RecoverPass {
     weights: Map<LayerWeightName, Float32Array>,
     taps: { span?: LayerSpan; gram: GramProjection[] },
     outputs?: Float32Array[],
+    stats?: LayerStats,
   ): Promise<Partial<Record<Projection, FitAndHeld>>> {
     const sums: Partial<Record<Projection, FitAndHeld>> = {};
     for (const batch of this.batches) {
-      const r = await runner.run(layer, batch.hidden, batch.prepared, weights, { ...taps, gramWeighting: this.opts.weighting });
+      const r = await runner.run(layer, batch.hidden, batch.prepared, weights, { ...taps, stats: stats !== undefined, gramWeighting: this.opts.weighting });
       outputs?.push(r.hidden);
+      if (stats) accumulate(stats, r.stats!, batch.lengths);
       for (const p of taps.gram) {
         const tap = r.gram![p]!;
         const F = tap.sum.data.length;
@@ -226,7 +259,7 @@ export class RecoverPass {
   /** Every weight of the output layer, sliced from the dense one (zeros for newly declared biases). */
   private slicedLayer(layer: number, dense: Map<LayerWeightName, Float32Array>): Map<LayerWeightName, Float32Array> {
     const { spec } = this.ckpt;
-    const plan = this.opts.plans[layer];
+    const plan = this.plans[layer];
     const out = new Map<LayerWeightName, Float32Array>();
     for (const w of this.opts.outSpec.layerWeights(layer)) {
       const input = spec.layerWeights(layer).find((x) => x.name === w.name);
