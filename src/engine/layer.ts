@@ -33,6 +33,8 @@ export interface LayerInputs {
   past?: { key: string; value: string };
   /** The fused kernel's length inputs, computed once per graph (attentionLengths); else per layer. */
   attentionLengths?: AttentionLengths;
+  /** [N, F] per projection: another stream's input to it (LayerTaps.cross). */
+  cross?: Partial<Record<GramProjection, string>>;
 }
 
 /**
@@ -53,6 +55,9 @@ export interface LayerTaps {
   gramWeighting?: GramWeighting;
   /** Which part of the layer the graph computes (default `layer`); see LayerSpan. */
   span?: LayerSpan;
+  /** Gram-tapped projections whose input from another stream — the dense model's, for the same
+   *  tokens — the graph reads as `cross_<p>` [N, F]; their taps add Σ_t w_t x_t yᵀ and Σ_t w_t y. */
+  cross?: readonly GramProjection[];
 }
 
 /**
@@ -84,6 +89,8 @@ export interface GramTap {
   gram: string;
   sum: string;
   weight: string;
+  /** With a cross input y: Σ_t w_t·x_t y_tᵀ [F, F] and Σ_t w_t·y_t [F]. */
+  cross?: { gram: string; sum: string };
 }
 
 export const STAT_NAMES = ['headL1', 'oInSum', 'oInSq', 'mlpAbs', 'mlpSum', 'mlpSq'] as const;
@@ -136,13 +143,13 @@ export function emitDecoderLayer(
     if (taps.gram?.length) {
       if (!io.tokenWeight) throw new Error('gram taps need a tokenWeight input');
       out.gram = {};
-      if (taps.gram.includes('o')) out.gram.o = gramOf(g, `${path}/attn/o_proj/gram`, attn.oProjInput, weightOf(`${path}/attn/o_proj/gram`, residual));
+      if (taps.gram.includes('o')) out.gram.o = gramOf(g, `${path}/attn/o_proj/gram`, attn.oProjInput, weightOf(`${path}/attn/o_proj/gram`, residual), io.cross?.o);
       if (taps.gram.includes('down')) {
         const mlpIn = normOf('mlp_norm', `${path}/post_attention_layernorm`, residual);
         const a = emitMlpActivation(g, spec, `${path}/mlp`, mlpIn, need, weight);
         // residual weighting weighs a token by the layer output the dense down_proj would give
         const r = residualWeighted ? g.op(`${path}/mlp/residual/Add`, 'Add', [residual, linear(g, `${path}/mlp/down_proj`, a, need('down.weight'), weight('down.bias'))]) : residual;
-        out.gram.down = gramOf(g, `${path}/mlp/down_proj/gram`, a, weightOf(`${path}/mlp/down_proj/gram`, r));
+        out.gram.down = gramOf(g, `${path}/mlp/down_proj/gram`, a, weightOf(`${path}/mlp/down_proj/gram`, r), io.cross?.down);
       }
     }
     return out;
@@ -167,8 +174,8 @@ export function emitDecoderLayer(
     out.gram = {};
     // parallel residual: attention and MLP outputs land in the same sum, the layer's output
     const oResidual = spec.parallelResidual ? hidden : residual;
-    if (taps.gram.includes('o')) out.gram.o = gramOf(g, `${path}/attn/o_proj/gram`, attn.oProjInput, weightOf(`${path}/attn/o_proj/gram`, oResidual));
-    if (taps.gram.includes('down')) out.gram.down = gramOf(g, `${path}/mlp/down_proj/gram`, mlp.downProjInput, weightOf(`${path}/mlp/down_proj/gram`, hidden));
+    if (taps.gram.includes('o')) out.gram.o = gramOf(g, `${path}/attn/o_proj/gram`, attn.oProjInput, weightOf(`${path}/attn/o_proj/gram`, oResidual), io.cross?.o);
+    if (taps.gram.includes('down')) out.gram.down = gramOf(g, `${path}/mlp/down_proj/gram`, mlp.downProjInput, weightOf(`${path}/mlp/down_proj/gram`, hidden), io.cross?.down);
   }
   return out;
 }
@@ -190,12 +197,18 @@ function residualTokenWeight(g: GraphBuilder, path: string, r: string, io: Layer
  *
  *   x [N, F] ─·w─▶ xw [N, F] ─Transpose─▶ [F, N] ─MatMul(x)─▶ [F, F]
  */
-function gramOf(g: GraphBuilder, path: string, x: string, w: string): GramTap {
+function gramOf(g: GraphBuilder, path: string, x: string, w: string, y?: string): GramTap {
   const xw = g.op(`${path}/weighted/Mul`, 'Mul', [x, w]);
-  const gram = g.op(`${path}/MatMul`, 'MatMul', [g.op(`${path}/Transpose`, 'Transpose', [xw], { perm: ints([1, 0]) }), x]);
+  const xwT = g.op(`${path}/Transpose`, 'Transpose', [xw], { perm: ints([1, 0]) });
+  const gram = g.op(`${path}/MatMul`, 'MatMul', [xwT, x]);
   const sum = g.op(`${path}/sum/ReduceSum`, 'ReduceSum', [xw, g.i64([0])], { keepdims: int(0) });
   const weight = g.op(`${path}/weight/ReduceSum`, 'ReduceSum', [w], { keepdims: int(0) });
-  return { gram, sum, weight };
+  if (!y) return { gram, sum, weight };
+  const cross = {
+    gram: g.op(`${path}/cross/MatMul`, 'MatMul', [xwT, y]),
+    sum: g.op(`${path}/cross/sum/ReduceSum`, 'ReduceSum', [g.op(`${path}/cross/weighted/Mul`, 'Mul', [y, w]), g.i64([0])], { keepdims: int(0) }),
+  };
+  return { gram, sum, weight, cross };
 }
 
 interface AttentionOut {

@@ -104,7 +104,6 @@ export async function prune(request: PruneRequest, progress: PruneProgress = SIL
     const { spec } = ckpt;
     const opts = await planOptions(req, spec);
     const recovery = recoveryChoice(req, method);
-    if (recovery.refitTarget === 'model') throw new UserError('--refit-target model is not implemented yet');
     if (opts.allocation.kind !== 'global') targetShapes(spec, opts); // fail on impossible widths before any compute
     await (await StagedFolder.create(req.out, { force: req.force, inputDir: req.model })).discard();
 
@@ -142,6 +141,7 @@ export async function prune(request: PruneRequest, progress: PruneProgress = SIL
           weighting: recovery.weighting,
           ...splitHeldOut(calibration.sequences),
           plans,
+          refitTarget: recovery.refitTarget,
           scoreOn: planner ? { method, seed: req.seed, plan: planner } : undefined,
           outSpec,
           session: req.session,

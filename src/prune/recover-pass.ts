@@ -28,6 +28,8 @@ import { UserError } from '../errors.js';
 import type { LayerPlan, LayerScores } from '../plan/types.js';
 import { relativeErrors } from '../recover/error.js';
 import type { ErrorPair } from '../recover/error.js';
+import { addCrossBatch, emptyCross } from '../recover/cross.js';
+import type { CrossStats } from '../recover/cross.js';
 import { addBatch, emptyGram } from '../recover/gram.js';
 import type { GramStats } from '../recover/gram.js';
 import { RecoveryFailure } from '../recover/lsq.js';
@@ -53,6 +55,9 @@ export interface RecoverPassOptions {
   heldOut: number[][];
   /** Every layer's plan; empty when `scoreOn` plans each layer as the pass reaches it. */
   plans: LayerPlan[];
+  /** What lsq refits to: the dense layer on the same input, or the dense model's own activations
+   *  (a dense stream runs in lockstep; needs propagation `pruned`). */
+  refitTarget?: 'layer' | 'model';
   /** Score each layer on its propagated inputs (--score-on pruned) and plan it from those scores. */
   scoreOn?: LayerScoring;
   /** The output model's spec (pruned widths, the biases the output declares). */
@@ -80,6 +85,8 @@ interface Batch {
   lengths: number[];
   heldOut: boolean;
   hidden: Float32Array;
+  /** The dense model's hidden state at this layer (refit target `model`). */
+  denseHidden?: Float32Array;
 }
 
 type Projection = GramProjection;
@@ -88,7 +95,12 @@ interface FitAndHeld {
   fit: GramStats;
   /** The held-out tokens' statistics (the fitting ones when nothing is held out). */
   held: GramStats;
+  /** Cross moments of the fitting inputs with the dense model's (refit target `model`). */
+  target?: CrossStats;
 }
+
+/** Per projection, per batch: the dense model's own input to it ([B·T, F]). */
+type DenseInputs = Partial<Record<Projection, Float32Array[]>>;
 
 export class RecoverPass {
   private readonly reader: WeightReader;
@@ -126,7 +138,8 @@ export class RecoverPass {
     for (const [seqs, heldOut] of [[opts.fit, false], [opts.heldOut, true]] as const) {
       for (const group of seqs.length > 0 ? batchSequences(seqs, spec, opts.maxBatchTokens) : []) {
         const prepared = new PreparedBatch(spec, padBatch(group));
-        batches.push({ prepared, lengths: sequenceLengths(prepared.tokens), heldOut, hidden: embed(table, prepared.tokens.ids, spec.hidden) });
+        const hidden = embed(table, prepared.tokens.ids, spec.hidden);
+        batches.push({ prepared, lengths: sequenceLengths(prepared.tokens), heldOut, hidden, denseHidden: opts.refitTarget === 'model' ? hidden : undefined });
       }
     }
     return new RecoverPass(ckpt, opts, batches);
@@ -149,10 +162,13 @@ export class RecoverPass {
       return { plan: this.plans[layer], out: this.slicedLayer(layer, denseWeights) };
     };
 
+    const toward = this.opts.refitTarget === 'model' ? await this.denseStream(layer, denseWeights) : {};
+
     if (!spec.parallelResidual && this.opts.propagate === 'pruned') {
       // dense attention on h → o_proj's Gram (the dense MLP's output is not needed, except for
       // the scoring statistics when this layer is scored on its propagated input)
-      const oGram = (await this.gramRun(this.dense, layer, denseWeights, stats ? { gram: ['o'] } : { span: 'attention', gram: ['o'] }, undefined, stats)).o!;
+      const oTaps = { ...(stats ? {} : { span: 'attention' as const }), gram: ['o' as const] };
+      const oGram = (await this.gramRun(this.dense, layer, denseWeights, oTaps, { stats, toward })).o!;
       const { plan, out } = planned();
       const o = await this.repair(layer, 'o', denseWeights, keptIndices(spec, 'o.weight', plan).cols!, oGram);
       setRepair(out, 'o', o.after);
@@ -164,7 +180,7 @@ export class RecoverPass {
         else mixedWeights.delete(name);
       }
       const h1: Float32Array[] = [];
-      const downGram = (await this.gramRun(this.mixed, layer, mixedWeights, { span: 'attention', gram: ['down'] }, h1)).down!;
+      const downGram = (await this.gramRun(this.mixed, layer, mixedWeights, { span: 'attention', gram: ['down'] }, { outputs: h1, toward })).down!;
       const down = await this.repair(layer, 'down', denseWeights, plan.neurons, downGram);
       setRepair(out, 'down', down.after);
       this.records.push({ layer, o_proj: o.errors, down_proj: down.errors });
@@ -178,7 +194,7 @@ export class RecoverPass {
     // parallel residual (the MLP reads the layer input, so both Grams come from one dense run) or
     // dense propagation (the dense layer's output is the next input)
     const denseOut: Float32Array[] = [];
-    const grams = await this.gramRun(this.dense, layer, denseWeights, { gram: ['o', 'down'] }, denseOut, stats);
+    const grams = await this.gramRun(this.dense, layer, denseWeights, { gram: ['o', 'down'] }, { outputs: denseOut, stats, toward });
     const { plan, out } = planned();
     const o = await this.repair(layer, 'o', denseWeights, keptIndices(spec, 'o.weight', plan).cols!, grams.o!);
     setRepair(out, 'o', o.after);
@@ -195,32 +211,48 @@ export class RecoverPass {
 
   /**
    * Runs every batch, summing each tapped projection's Gram into fit and held-out totals as the
-   * batches come (one batch's float32 Gram alive at a time); `outputs` receives each batch's
-   * hidden output, `stats` the scoring statistics of every batch (fitting and held-out alike, as
-   * the dense scoring pass sees every calibration sequence).
+   * batches come (one batch's float32 Gram alive at a time). Options: `outputs` receives each
+   * batch's hidden output; `stats` the scoring statistics of every batch (fitting and held-out
+   * alike, as the dense scoring pass sees every calibration sequence); `toward` the dense model's
+   * inputs whose cross moments with the fitting inputs a model-target refit needs.
    */
   private async gramRun(
     runner: LayerRunner,
     layer: number,
     weights: Map<LayerWeightName, Float32Array>,
     taps: { span?: LayerSpan; gram: GramProjection[] },
-    outputs?: Float32Array[],
-    stats?: LayerStats,
+    extra: { outputs?: Float32Array[]; stats?: LayerStats; toward?: DenseInputs } = {},
   ): Promise<Partial<Record<Projection, FitAndHeld>>> {
+    const { outputs, stats, toward = {} } = extra;
+    const cross = taps.gram.filter((p) => toward[p]);
     const sums: Partial<Record<Projection, FitAndHeld>> = {};
-    for (const batch of this.batches) {
-      const r = await runner.run(layer, batch.hidden, batch.prepared, weights, { ...taps, stats: stats !== undefined, gramWeighting: this.opts.weighting });
+    for (const [b, batch] of this.batches.entries()) {
+      const crossInputs = Object.fromEntries(cross.map((p) => [p, toward[p]![b]]));
+      const r = await runner.run(layer, batch.hidden, batch.prepared, weights, { ...taps, cross, stats: stats !== undefined, gramWeighting: this.opts.weighting }, crossInputs);
       outputs?.push(r.hidden);
       if (stats) accumulate(stats, r.stats!, batch.lengths);
       for (const p of taps.gram) {
         const tap = r.gram![p]!;
         const F = tap.sum.data.length;
-        const s = (sums[p] ??= { fit: emptyGram(F), held: emptyGram(F) });
+        const s = (sums[p] ??= { fit: emptyGram(F), held: emptyGram(F), target: cross.includes(p) ? emptyCross(F) : undefined });
         addBatch(batch.heldOut ? s.held : s.fit, tap.gram, tap.sum, tap.weight);
+        if (s.target && !batch.heldOut) addCrossBatch(s.target, tap.cross!.gram, tap.cross!.sum);
       }
     }
     for (const s of Object.values(sums)) if (s.held.totalWeight === 0) s.held = s.fit;
     return sums;
+  }
+
+  /** One dense layer on the dense model's own hidden states: its o_proj and down_proj inputs, and the next dense state. */
+  private async denseStream(layer: number, weights: Map<LayerWeightName, Float32Array>): Promise<DenseInputs> {
+    const inputs = { o: [] as Float32Array[], down: [] as Float32Array[] };
+    for (const batch of this.batches) {
+      const r = await this.dense.run(layer, batch.denseHidden!, batch.prepared, weights, { raw: true });
+      inputs.o.push(r.raw!.oProjInput.data);
+      inputs.down.push(r.raw!.downProjInput.data);
+      batch.denseHidden = r.hidden;
+    }
+    return inputs;
   }
 
   private async repair(
@@ -241,6 +273,7 @@ export class RecoverPass {
       biasWritable: this.opts.outSpec.layerWeights(layer).some((w) => w.name === `${p}.bias`),
       fit: gram.fit,
       damp: this.opts.damp,
+      target: gram.target,
     };
     let after: ProjectionRepair;
     try {
