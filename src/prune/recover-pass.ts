@@ -25,6 +25,7 @@ import type { GramProjection, GramWeighting, LayerSpan } from '../engine/layer.j
 import { PreparedBatch } from '../engine/prepared-batch.js';
 import type { SessionOptions } from '../engine/session.js';
 import { UserError } from '../errors.js';
+import { firstNonFiniteValue } from '../io/finite.js';
 import type { LayerPlan, LayerScores } from '../plan/types.js';
 import { relativeErrors } from '../recover/error.js';
 import type { ErrorPair } from '../recover/error.js';
@@ -282,8 +283,9 @@ export class RecoverPass {
       if (e instanceof RecoveryFailure) throw new UserError(`layer ${layer} ${p}_proj: ${e.message}`);
       throw e;
     }
-    for (const v of [...after.weight, ...(after.bias ?? [])]) {
-      if (!Number.isFinite(v)) throw new UserError(`layer ${layer} ${p}_proj: recovery produced non-finite weights (raise --recover-damp, or check the calibration data)`);
+    // (checked in place: spreading the weights into one array would copy them as boxed numbers)
+    if (firstNonFiniteValue(after.weight) || (after.bias && firstNonFiniteValue(after.bias))) {
+      throw new UserError(`layer ${layer} ${p}_proj: recovery produced non-finite weights (raise --recover-damp, or check the calibration data)`);
     }
     const before = await none.repair(problem, this.gemm);
     return { after, errors: await relativeErrors(this.gemm, problem, { before, after }, gram.held) };
