@@ -14,6 +14,11 @@
  * then the pruned layer (or, dense, that run's output) gives the next h. Memory: the calibration
  * hidden states (twice while h1 is alive), one layer's weights, and one Gram matrix per
  * projection (fit and held-out).
+ *
+ * Options: scoring on the propagated input (--score-on pruned) makes the first run a whole dense
+ * layer with the scoring taps, and plans the layer from those scores before repairing it; a
+ * model refit target (--refit-target model) runs the dense model's own stream one layer ahead
+ * of the Gram runs and feeds its projection inputs to them for the cross moments (recover/cross.ts).
  */
 import type { ArchSpec, LayerWeightName } from '../arch/spec.js';
 import type { Checkpoint } from '../engine/checkpoint.js';
@@ -170,6 +175,7 @@ export class RecoverPass {
       // the scoring statistics when this layer is scored on its propagated input)
       const oTaps = { ...(stats ? {} : { span: 'attention' as const }), gram: ['o' as const] };
       const oGram = (await this.gramRun(this.dense, layer, denseWeights, oTaps, { stats, toward })).o!;
+      delete toward.o; // free the dense o_proj inputs before the mixed run
       const { plan, out } = planned();
       const o = await this.repair(layer, 'o', denseWeights, keptIndices(spec, 'o.weight', plan).cols!, oGram);
       setRepair(out, 'o', o.after);
