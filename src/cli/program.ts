@@ -91,6 +91,18 @@ export function buildProgram(): Command {
         "how calibration tokens weigh in the repair: residual = each token by 1/mean(r²) of the residual stream the projection writes to (what the next layer's norm sees); tokens = all alike (default: measured level with residual on SmolLM2)",
       ).choices(['tokens', 'residual']),
     )
+    .addOption(
+      new Option(
+        '--score-on <acts>',
+        "activations each layer is scored on: dense = the dense model's (the paper's AMP; default); pruned = layer i's propagated input (layers 0..i-1 already pruned and repaired), scored and planned inside the recovery pass (needs --recover bias|lsq with --calib-propagate pruned, and uniform or per-layer-file allocation: global ranks all layers' scores at once)",
+      ).choices(['dense', 'pruned']),
+    )
+    .addOption(
+      new Option(
+        '--refit-target <of>',
+        "what lsq refits each pruned projection to: layer = the dense layer's output on the same propagated input (default); model = the dense model's own output at that point (the dense activations run in lockstep: one more dense layer run per layer, and the fit also needs the cross moment of pruned and dense inputs; only with --recover lsq and --calib-propagate pruned)",
+      ).choices(['layer', 'model']),
+    )
     .option('--dry-run', 'print the plan from config.json alone (no weights read, nothing written)')
     .option('--force', 'replace an existing non-empty --out')
     .option('--json', 'print a JSON summary for scripts')

@@ -19,7 +19,7 @@ export interface LayerResult {
   hidden: Float32Array;
   raw?: { oProjInput: OutputTensor; downProjInput: OutputTensor };
   stats?: Record<StatName, OutputTensor>;
-  gram?: Partial<Record<GramProjection, { gram: OutputTensor; sum: OutputTensor; weight: OutputTensor }>>;
+  gram?: Partial<Record<GramProjection, { gram: OutputTensor; sum: OutputTensor; weight: OutputTensor; cross?: { gram: OutputTensor; sum: OutputTensor } }>>;
 }
 
 /** The per-layer graph: inputs hidden [B,T,d], attn_bias, cos, sin, (token_weight), and every weight by logical name. */
@@ -28,16 +28,28 @@ export function buildLayerGraph(spec: ArchSpec, layer: number, taps: LayerTaps, 
   const g = new GraphBuilder(`amp-prune-layer-${shape.heads}h-${shape.kvHeads}kv-${shape.intermediate}i`);
   const half = spec.rope.rotaryDim / 2;
   const hiddenIn = g.input('hidden', ElemType.FLOAT, ['batch', 'seq', spec.hidden]);
-  const attnBias = g.input('attn_bias', ElemType.FLOAT, ['batch', 1, 1, 'seq', 'seq']);
-  const cos = g.input('cos', ElemType.FLOAT, ['batch', 1, 'seq', half]);
-  const sin = g.input('sin', ElemType.FLOAT, ['batch', 1, 'seq', half]);
+  // the MLP span reads no attention inputs
+  const attends = (taps.span ?? 'layer') !== 'mlp';
+  const attnBias = attends ? g.input('attn_bias', ElemType.FLOAT, ['batch', 1, 1, 'seq', 'seq']) : '';
+  const cos = attends ? g.input('cos', ElemType.FLOAT, ['batch', 1, 'seq', half]) : '';
+  const sin = attends ? g.input('sin', ElemType.FLOAT, ['batch', 1, 'seq', half]) : '';
   const tokenWeight = taps.stats || taps.gram?.length ? g.input('token_weight', ElemType.FLOAT, ['batch', 'seq']) : undefined;
-  const weights = new Map(spec.layerWeights(layer).map((w) => [w.name, g.input(w.name, ElemType.FLOAT, w.shape)]));
+  // a weight becomes a graph input when the layer reads it: a span graph takes only its half's weights
+  const declared = new Map(spec.layerWeights(layer).map((w) => [w.name, w.shape]));
+  const weights = new Map<LayerWeightName, string>();
+  const weight = (n: LayerWeightName): string | undefined => {
+    const shape = declared.get(n);
+    if (!shape) return undefined;
+    if (!weights.has(n)) weights.set(n, g.input(n, ElemType.FLOAT, shape));
+    return weights.get(n);
+  };
 
+  const features = { o: shape.heads * spec.headDim, down: shape.intermediate };
+  const cross = Object.fromEntries((taps.cross ?? []).map((p) => [p, g.input(`cross_${p}`, ElemType.FLOAT, ['tokens', features[p]])]));
   const shapeOf = g.op('/layer/shape/Shape', 'Shape', [hiddenIn]);
   const batchSeq = g.op('/layer/shape/Slice', 'Slice', [shapeOf, g.i64([0]), g.i64([2])]);
   const hidden = g.op('/layer/flatten/Reshape', 'Reshape', [hiddenIn, g.i64([-1, spec.hidden])]);
-  const out = emitDecoderLayer(g, spec, shape, '/layer', { hidden, batchSeq, attnBias, cos, sin, tokenWeight }, (n) => weights.get(n), taps, attention);
+  const out = emitDecoderLayer(g, spec, shape, '/layer', { hidden, batchSeq, attnBias, cos, sin, tokenWeight, cross }, weight, taps, attention);
 
   g.output(g.op('/layer/unflatten/Reshape', 'Reshape', [out.hidden, shapeOf]), 'hidden_out', ElemType.FLOAT, ['batch', 'seq', spec.hidden]);
   if (out.raw) {
@@ -50,13 +62,17 @@ export function buildLayerGraph(spec: ArchSpec, layer: number, taps: LayerTaps, 
       g.output(tap!.gram, `gram_${p}`, ElemType.FLOAT, ['features', 'features']);
       g.output(tap!.sum, `gram_sum_${p}`, ElemType.FLOAT, ['features']);
       g.output(tap!.weight, `gram_weight_${p}`, ElemType.FLOAT, []);
+      if (tap!.cross) {
+        g.output(tap!.cross.gram, `cross_gram_${p}`, ElemType.FLOAT, ['features', 'features']);
+        g.output(tap!.cross.sum, `cross_sum_${p}`, ElemType.FLOAT, ['features']);
+      }
     }
   }
   return g.toBytes(VERSION);
 }
 
 function shapeKey(shape: LayerShape, taps: LayerTaps): string {
-  return `${shape.heads}/${shape.kvHeads}/${shape.intermediate}/${taps.raw ? 'raw' : ''}${taps.stats ? 'stats' : ''}${taps.gram?.length ? `gram:${taps.gram.join('+')}:${taps.gramWeighting ?? 'tokens'}` : ''}`;
+  return `${shape.heads}/${shape.kvHeads}/${shape.intermediate}/${taps.span ?? 'layer'}/${taps.raw ? 'raw' : ''}${taps.stats ? 'stats' : ''}${taps.gram?.length ? `gram:${taps.gram.join('+')}:${taps.gramWeighting ?? 'tokens'}` : ''}${taps.cross?.length ? `cross:${taps.cross.join('+')}` : ''}`;
 }
 
 export class LayerRunner {
@@ -83,24 +99,34 @@ export class LayerRunner {
     batch: PreparedBatch,
     weights: Map<LayerWeightName, Float32Array>,
     taps: LayerTaps = {},
+    /** The cross inputs taps.cross names, [B·T, F] each. */
+    cross: Partial<Record<GramProjection, Float32Array>> = {},
   ): Promise<LayerResult> {
     const { batch: B, seqLen: T } = batch.tokens;
-    const feeds: Record<string, FeedTensor> = {
-      hidden: { type: 'float32', data: hidden, dims: [B, T, this.spec.hidden] },
-      attn_bias: batch.attnBias(this.spec.slidingWindows[layer]),
-      cos: batch.cos,
-      sin: batch.sin,
-    };
-    if (taps.stats || taps.gram?.length) feeds.token_weight = batch.tokenWeight;
+    const session = await this.session(layer, taps);
+    const reads = new Set(session.inputNames);
+    const feeds: Record<string, FeedTensor> = { hidden: { type: 'float32', data: hidden, dims: [B, T, this.spec.hidden] } };
+    if (reads.has('attn_bias')) feeds.attn_bias = batch.attnBias(this.spec.slidingWindows[layer]);
+    if (reads.has('cos')) Object.assign(feeds, { cos: batch.cos, sin: batch.sin });
+    if (reads.has('token_weight')) feeds.token_weight = batch.tokenWeight;
+    for (const p of taps.cross ?? []) {
+      const data = cross[p];
+      if (!data) throw new Error(`layer ${layer}: cross input ${p} not provided`);
+      feeds[`cross_${p}`] = { type: 'float32', data, dims: [B * T, data.length / (B * T)] };
+    }
     for (const w of this.spec.layerWeights(layer)) {
+      if (!reads.has(w.name)) continue;
       const data = weights.get(w.name);
       if (!data) throw new Error(`layer ${layer}: weight ${w.name} not provided`);
       feeds[w.name] = { type: 'float32', data, dims: w.shape };
     }
-    const out = await (await this.session(layer, taps)).run(feeds);
+    const out = await session.run(feeds);
     const result: LayerResult = { hidden: out.hidden_out.data };
     if (taps.raw) result.raw = { oProjInput: out.o_proj_input, downProjInput: out.down_proj_input };
-    if (taps.gram?.length) result.gram = Object.fromEntries(taps.gram.map((p) => [p, { gram: out[`gram_${p}`], sum: out[`gram_sum_${p}`], weight: out[`gram_weight_${p}`] }]));
+    if (taps.gram?.length) {
+      const crossOf = (p: GramProjection) => (taps.cross?.includes(p) ? { cross: { gram: out[`cross_gram_${p}`], sum: out[`cross_sum_${p}`] } } : {});
+      result.gram = Object.fromEntries(taps.gram.map((p) => [p, { gram: out[`gram_${p}`], sum: out[`gram_sum_${p}`], weight: out[`gram_weight_${p}`], ...crossOf(p) }]));
+    }
     if (taps.stats) result.stats = Object.fromEntries(STAT_NAMES.map((s) => [s, out[`stat_${s}`]])) as Record<StatName, OutputTensor>;
     return result;
   }

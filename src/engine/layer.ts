@@ -33,6 +33,8 @@ export interface LayerInputs {
   past?: { key: string; value: string };
   /** The fused kernel's length inputs, computed once per graph (attentionLengths); else per layer. */
   attentionLengths?: AttentionLengths;
+  /** [N, F] per projection: another stream's input to it (LayerTaps.cross). */
+  cross?: Partial<Record<GramProjection, string>>;
 }
 
 /**
@@ -51,7 +53,24 @@ export interface LayerTaps {
   gram?: readonly GramProjection[];
   /** How each real token counts in the Gram sums (default `tokens`: all alike). */
   gramWeighting?: GramWeighting;
+  /** Which part of the layer the graph computes (default `layer`); see LayerSpan. */
+  span?: LayerSpan;
+  /** Gram-tapped projections whose input from another stream — the dense model's, for the same
+   *  tokens — the graph reads as `cross_<p>` [N, F]; their taps add Σ_t w_t x_t yᵀ and Σ_t w_t y. */
+  cross?: readonly GramProjection[];
 }
+
+/**
+ * Part of a sequential-residual layer, for passes that need only half of it:
+ * - layer: input → output.
+ * - attention: input → h1 = input + attention(norm(input)), the post-attention residual; the MLP
+ *   is computed only as far as a requested `down` Gram tap needs (its input, and with residual
+ *   weighting the layer output that weights it).
+ * - mlp: h1 → h1 + mlp(norm(h1)), the MLP block alone (its input is the attention span's output).
+ * Parallel-residual families have no h1 that the MLP reads (their MLP reads the layer input), so
+ * they take only `layer`.
+ */
+export type LayerSpan = 'layer' | 'attention' | 'mlp';
 
 export type GramProjection = 'o' | 'down';
 
@@ -64,11 +83,14 @@ export type GramProjection = 'o' | 'down';
  */
 export type GramWeighting = 'tokens' | 'residual';
 
+
 /** Per-batch Gram statistics of one projection's input: [F, F], [F] and the scalar Σ_t w_t. */
 export interface GramTap {
   gram: string;
   sum: string;
   weight: string;
+  /** With a cross input y: Σ_t w_t·x_t y_tᵀ [F, F] and Σ_t w_t·y_t [F]. */
+  cross?: { gram: string; sum: string };
 }
 
 export const STAT_NAMES = ['headL1', 'oInSum', 'oInSq', 'mlpAbs', 'mlpSum', 'mlpSq'] as const;
@@ -104,9 +126,34 @@ export function emitDecoderLayer(
   const normOf = (prefix: 'attn_norm' | 'mlp_norm' | 'q_norm' | 'k_norm', p: string, x: string, kind = spec.norm.kind) =>
     norm(g, kind, p, x, need(`${prefix}.weight`), weight(`${prefix}.bias`), spec.norm.eps);
 
+  const span = taps.span ?? 'layer';
+  if (span !== 'layer') {
+    if (spec.parallelResidual) throw new Error(`layer ${path}: a parallel-residual layer has no ${span} span`);
+    if (taps.raw || taps.stats || io.past) throw new Error(`layer ${path}: the ${span} span has no raw/stats taps or KV cache`);
+  }
+  if (span === 'mlp') return emitMlpSpan(g, spec, path, io, need, weight, normOf, taps);
+
   const h = normOf('attn_norm', `${path}/input_layernorm`, io.hidden);
   const attn = emitAttention(g, spec, shape, `${path}/attn`, h, io, need, weight, normOf, taps, attention);
   const residual = g.op(`${path}/attn/residual/Add`, 'Add', [io.hidden, attn.output]);
+  const residualWeighted = taps.gramWeighting === 'residual';
+  const weightOf = (p: string, r: string) => (residualWeighted ? residualTokenWeight(g, p, r, io) : tokenColumn(g, p, io));
+  if (span === 'attention') {
+    const out: LayerOutputs = { hidden: residual };
+    if (taps.gram?.length) {
+      if (!io.tokenWeight) throw new Error('gram taps need a tokenWeight input');
+      out.gram = {};
+      if (taps.gram.includes('o')) out.gram.o = gramOf(g, `${path}/attn/o_proj/gram`, attn.oProjInput, weightOf(`${path}/attn/o_proj/gram`, residual), io.cross?.o);
+      if (taps.gram.includes('down')) {
+        const mlpIn = normOf('mlp_norm', `${path}/post_attention_layernorm`, residual);
+        const a = emitMlpActivation(g, spec, `${path}/mlp`, mlpIn, need, weight);
+        // residual weighting weighs a token by the layer output the dense down_proj would give
+        const r = residualWeighted ? g.op(`${path}/mlp/residual/Add`, 'Add', [residual, linear(g, `${path}/mlp/down_proj`, a, need('down.weight'), weight('down.bias'))]) : residual;
+        out.gram.down = gramOf(g, `${path}/mlp/down_proj/gram`, a, weightOf(`${path}/mlp/down_proj/gram`, r), io.cross?.down);
+      }
+    }
+    return out;
+  }
 
   const mlpIn = spec.parallelResidual ? h : normOf('mlp_norm', `${path}/post_attention_layernorm`, residual);
   const mlp = emitMlp(g, spec, `${path}/mlp`, mlpIn, need, weight);
@@ -125,12 +172,10 @@ export function emitDecoderLayer(
   if (taps.gram?.length) {
     if (!io.tokenWeight) throw new Error('gram taps need a tokenWeight input');
     out.gram = {};
-    const residualWeighted = taps.gramWeighting === 'residual';
     // parallel residual: attention and MLP outputs land in the same sum, the layer's output
     const oResidual = spec.parallelResidual ? hidden : residual;
-    const weightOf = (p: string, r: string) => (residualWeighted ? residualTokenWeight(g, p, r, io) : tokenColumn(g, p, io));
-    if (taps.gram.includes('o')) out.gram.o = gramOf(g, `${path}/attn/o_proj/gram`, attn.oProjInput, weightOf(`${path}/attn/o_proj/gram`, oResidual));
-    if (taps.gram.includes('down')) out.gram.down = gramOf(g, `${path}/mlp/down_proj/gram`, mlp.downProjInput, weightOf(`${path}/mlp/down_proj/gram`, hidden));
+    if (taps.gram.includes('o')) out.gram.o = gramOf(g, `${path}/attn/o_proj/gram`, attn.oProjInput, weightOf(`${path}/attn/o_proj/gram`, oResidual), io.cross?.o);
+    if (taps.gram.includes('down')) out.gram.down = gramOf(g, `${path}/mlp/down_proj/gram`, mlp.downProjInput, weightOf(`${path}/mlp/down_proj/gram`, hidden), io.cross?.down);
   }
   return out;
 }
@@ -152,12 +197,18 @@ function residualTokenWeight(g: GraphBuilder, path: string, r: string, io: Layer
  *
  *   x [N, F] ─·w─▶ xw [N, F] ─Transpose─▶ [F, N] ─MatMul(x)─▶ [F, F]
  */
-function gramOf(g: GraphBuilder, path: string, x: string, w: string): GramTap {
+function gramOf(g: GraphBuilder, path: string, x: string, w: string, y?: string): GramTap {
   const xw = g.op(`${path}/weighted/Mul`, 'Mul', [x, w]);
-  const gram = g.op(`${path}/MatMul`, 'MatMul', [g.op(`${path}/Transpose`, 'Transpose', [xw], { perm: ints([1, 0]) }), x]);
+  const xwT = g.op(`${path}/Transpose`, 'Transpose', [xw], { perm: ints([1, 0]) });
+  const gram = g.op(`${path}/MatMul`, 'MatMul', [xwT, x]);
   const sum = g.op(`${path}/sum/ReduceSum`, 'ReduceSum', [xw, g.i64([0])], { keepdims: int(0) });
   const weight = g.op(`${path}/weight/ReduceSum`, 'ReduceSum', [w], { keepdims: int(0) });
-  return { gram, sum, weight };
+  if (!y) return { gram, sum, weight };
+  const cross = {
+    gram: g.op(`${path}/cross/MatMul`, 'MatMul', [xwT, y]),
+    sum: g.op(`${path}/cross/sum/ReduceSum`, 'ReduceSum', [g.op(`${path}/cross/weighted/Mul`, 'Mul', [y, w]), g.i64([0])], { keepdims: int(0) }),
+  };
+  return { gram, sum, weight, cross };
 }
 
 interface AttentionOut {
@@ -255,14 +306,33 @@ interface MlpOut {
   downProjInput: string;
 }
 
-function emitMlp(g: GraphBuilder, spec: ArchSpec, path: string, x: string, need: (n: LayerWeightName) => string, weight: WeightRef): MlpOut {
-  let a: string;
+/** The down_proj input: act(gate(x))·up(x), or act(fc1(x)) without a gate. */
+function emitMlpActivation(g: GraphBuilder, spec: ArchSpec, path: string, x: string, need: (n: LayerWeightName) => string, weight: WeightRef): string {
   if (spec.gatedMlp) {
     const gate = linear(g, `${path}/gate_proj`, x, need('gate.weight'), weight('gate.bias'));
     const up = linear(g, `${path}/up_proj`, x, need('up.weight'), weight('up.bias'));
-    a = g.op(`${path}/gated/Mul`, 'Mul', [activation(g, spec.activation, `${path}/act`, gate), up]);
-  } else {
-    a = activation(g, spec.activation, `${path}/act`, linear(g, `${path}/fc1`, x, need('up.weight'), weight('up.bias')));
+    return g.op(`${path}/gated/Mul`, 'Mul', [activation(g, spec.activation, `${path}/act`, gate), up]);
   }
+  return activation(g, spec.activation, `${path}/act`, linear(g, `${path}/fc1`, x, need('up.weight'), weight('up.bias')));
+}
+
+function emitMlp(g: GraphBuilder, spec: ArchSpec, path: string, x: string, need: (n: LayerWeightName) => string, weight: WeightRef): MlpOut {
+  const a = emitMlpActivation(g, spec, path, x, need, weight);
   return { output: linear(g, `${path}/down_proj`, a, need('down.weight'), weight('down.bias')), downProjInput: a };
+}
+
+/** The `mlp` span: io.hidden is h1, the post-attention residual; the output is h1 + mlp(norm(h1)). */
+function emitMlpSpan(
+  g: GraphBuilder,
+  spec: ArchSpec,
+  path: string,
+  io: LayerInputs,
+  need: (n: LayerWeightName) => string,
+  weight: WeightRef,
+  normOf: (prefix: 'mlp_norm', p: string, x: string) => string,
+  taps: LayerTaps,
+): LayerOutputs {
+  if (taps.gram?.length) throw new Error(`layer ${path}: the mlp span has no Gram taps`);
+  const mlp = emitMlp(g, spec, `${path}/mlp`, normOf('mlp_norm', `${path}/post_attention_layernorm`, io.hidden), need, weight);
+  return { hidden: g.op(`${path}/mlp/residual/Add`, 'Add', [io.hidden, mlp.output]) };
 }

@@ -20,7 +20,7 @@ import { StagedFolder } from '../export/staged-folder.js';
 import { readModelConfig } from '../io/checkpoint.js';
 import { loadTokenizer } from '../io/tokenizer.js';
 import { readAllocationFile } from '../plan/allocation-file.js';
-import { planLayers, targetShapes } from '../plan/plan.js';
+import { layerPlanner, planLayers, targetShapes } from '../plan/plan.js';
 import { ratioForLayers } from '../plan/ratio.js';
 import { planSummary, shapesSummary } from '../plan/summary.js';
 import type { PlanSummary } from '../plan/summary.js';
@@ -104,18 +104,23 @@ export async function prune(request: PruneRequest, progress: PruneProgress = SIL
     await (await StagedFolder.create(req.out, { force: req.force, inputDir: req.model })).discard();
 
     const calibration = method.needsCalibration || recovery.method !== none ? await calibrate(req, ckpt) : undefined;
-    progress.phase('scoring', spec.numLayers * Math.max(1, calibration ? calibration.batches : 1));
-    const { scores } = await scorePass(ckpt, {
-      method,
-      sequences: method.needsCalibration ? (calibration?.sequences ?? []) : [],
-      seed: req.seed,
-      session: req.session,
-      onProgress: ({ layer, batch, batches }) => progress.tick(`layer ${layer + 1}/${spec.numLayers} batch ${batch}/${batches}`),
-    });
-    progress.done();
+    // scoring on the propagated inputs happens layer by layer inside the recovery pass
+    const planner = recovery.scoreOn === 'pruned' ? layerPlanner(spec, opts) : undefined;
+    let scores: LayerScores[] = [];
+    if (!planner) {
+      progress.phase('scoring', spec.numLayers * Math.max(1, calibration ? calibration.batches : 1));
+      ({ scores } = await scorePass(ckpt, {
+        method,
+        sequences: method.needsCalibration ? (calibration?.sequences ?? []) : [],
+        seed: req.seed,
+        session: req.session,
+        onProgress: ({ layer, batch, batches }) => progress.tick(`layer ${layer + 1}/${spec.numLayers} batch ${batch}/${batches}`),
+      }));
+      progress.done();
+    }
 
-    const plans = planLayers(spec, scores, opts);
-    let summary = planSummary(spec, plans);
+    let plans = planner ? [] : planLayers(spec, scores, opts);
+    let summary = planner ? shapesSummary(spec, targetShapes(spec, opts)) : planSummary(spec, plans);
     const warnings: string[] = [];
     let outConfig = spec.configFor(summary.shapes);
     if (recovery.method !== none) {
@@ -132,11 +137,15 @@ export async function prune(request: PruneRequest, progress: PruneProgress = SIL
           weighting: recovery.weighting,
           ...splitHeldOut(calibration.sequences),
           plans,
+          refitTarget: recovery.refitTarget,
+          scoreOn: planner ? { method, seed: req.seed, plan: planner } : undefined,
           outSpec,
           session: req.session,
         });
+    if (pass && planner) [plans, scores] = [pass.plans, pass.scores]; // filled as the pass scores each layer
     try {
-      progress.phase(pass ? `recovering (${recovery.method.name}) and writing` : 'writing', spec.numLayers);
+      const scoring = planner ? 'scoring, ' : '';
+      progress.phase(pass ? `${scoring}recovering (${recovery.method.name}) and writing` : 'writing', spec.numLayers);
       const record = () => pruneRecord(req, ckpt, opts, plans, scores, summary, calibration?.description, recovery, pass?.records);
       let json: Record<string, unknown> | undefined;
       await writePrunedCheckpoint(ckpt, {
@@ -204,10 +213,13 @@ interface RecoveryChoice {
   damp: number;
   propagate: Propagation;
   weighting: GramWeighting;
+  scoreOn: 'dense' | 'pruned';
+  refitTarget: 'layer' | 'model';
 }
 
-/** --recover, --recover-damp, --calib-propagate with their defaults (the scoring method's published recovery first). */
+/** --recover, --recover-damp, --calib-propagate, --recover-weighting, --score-on, --refit-target with their defaults (the scoring method's published recovery first). */
 function recoveryChoice(req: PruneRequest, method: Method): RecoveryChoice {
+  const allocation = req.allocation;
   const rec = recoveryByName(req.recover ?? method.defaultRecovery?.recover ?? DEFAULT_RECOVERY);
   const damp = req.recoverDamp ?? DEFAULT_RECOVER_DAMP;
   if (!Number.isFinite(damp) || damp <= 0) throw new UserError(`--recover-damp must be a positive number (got ${req.recoverDamp})`);
@@ -216,7 +228,20 @@ function recoveryChoice(req: PruneRequest, method: Method): RecoveryChoice {
   // residual weighting measured level with uniform on SmolLM2 (README): the plain fit is the default
   const weighting = req.recoverWeighting ?? 'tokens';
   if (weighting !== 'tokens' && weighting !== 'residual') throw new UserError(`--recover-weighting must be tokens or residual (got '${weighting}')`);
-  return { method: rec, damp, propagate, weighting };
+  const scoreOn = req.scoreOn ?? 'dense';
+  if (scoreOn !== 'dense' && scoreOn !== 'pruned') throw new UserError(`--score-on must be dense or pruned (got '${scoreOn}')`);
+  if (scoreOn === 'pruned') {
+    if (rec === none) throw new UserError('--score-on pruned needs a recovery method (--recover bias or lsq): with none, nothing is propagated to score on');
+    if (propagate !== 'pruned') throw new UserError('--score-on pruned needs --calib-propagate pruned: with dense propagation every layer sees the dense activations');
+    if (allocation === 'global') throw new UserError("--score-on pruned cannot use --allocation global: global ranks every layer's scores at once, before any layer is pruned (use uniform or a per-layer file)");
+  }
+  const refitTarget = req.refitTarget ?? 'layer';
+  if (refitTarget !== 'layer' && refitTarget !== 'model') throw new UserError(`--refit-target must be layer or model (got '${refitTarget}')`);
+  if (refitTarget === 'model') {
+    if (rec.name !== 'lsq') throw new UserError('--refit-target model needs --recover lsq (only a least-squares refit has a target)');
+    if (propagate !== 'pruned') throw new UserError('--refit-target model needs --calib-propagate pruned: with dense propagation the dense layer and the dense model see the same input');
+  }
+  return { method: rec, damp, propagate, weighting, scoreOn, refitTarget };
 }
 
 /** Every 8th calibration sequence is held out to measure the repaired layers' output error. */
@@ -274,6 +299,8 @@ function pruneRecord(
       damp: recovery.method.name === 'lsq' ? recovery.damp : null,
       propagate: recovery.method === none ? null : recovery.propagate,
       token_weighting: recovery.method === none ? null : recovery.weighting,
+      score_on: recovery.scoreOn,
+      refit_target: recovery.method.name === 'lsq' ? recovery.refitTarget : null,
       held_out: 'every 8th calibration sequence',
       mean_error: layerRecovery ? roundErrors(meanErrors(layerRecovery)) : null,
     },

@@ -6,26 +6,36 @@
  * target is the dense layer's output on that same input; with `dense`, every layer sees the dense
  * model's activations (FLAP's published procedure).
  *
- * Per layer (sequential residual):  dense layer on h → Gram of o_proj input → repair o_proj;
- * layer with pruned+repaired attention and dense MLP on h → Gram of down_proj input → repair
- * down_proj; pruned layer on h → next h. (Parallel residual families get both Grams from the first
- * run: their MLP reads the layer input, not the attention output.) Memory: the calibration hidden
- * states, one layer's weights, and one Gram matrix per projection (fit and held-out).
+ * Per layer (sequential residual, propagation pruned), three half-layer runs (engine LayerSpan):
+ * dense attention on h → Gram of the o_proj input → repair o_proj; pruned+repaired attention on h
+ * → h1, with the dense MLP on h1 as far as the down_proj input → its Gram → repair down_proj;
+ * the pruned MLP on h1 → next h. Parallel-residual families and dense propagation: one dense
+ * layer run gives both Grams (a parallel MLP reads the layer input, not the attention output),
+ * then the pruned layer (or, dense, that run's output) gives the next h. Memory: the calibration
+ * hidden states (twice while h1 is alive), one layer's weights, and one Gram matrix per
+ * projection (fit and held-out).
+ *
+ * Options: scoring on the propagated input (--score-on pruned) makes the first run a whole dense
+ * layer with the scoring taps, and plans the layer from those scores before repairing it; a
+ * model refit target (--refit-target model) runs the dense model's own stream one layer ahead
+ * of the Gram runs and feeds its projection inputs to them for the cross moments (recover/cross.ts).
  */
 import type { ArchSpec, LayerWeightName } from '../arch/spec.js';
 import type { Checkpoint } from '../engine/checkpoint.js';
 import { WeightReader } from '../engine/checkpoint.js';
-import { padBatch } from '../engine/batch.js';
+import { padBatch, sequenceLengths } from '../engine/batch.js';
 import { Gemm } from '../engine/gemm.js';
 import { embed, LayerRunner } from '../engine/layer-runner.js';
-import type { LayerResult } from '../engine/layer-runner.js';
-import type { GramProjection, GramWeighting } from '../engine/layer.js';
+import type { GramProjection, GramWeighting, LayerSpan } from '../engine/layer.js';
 import { PreparedBatch } from '../engine/prepared-batch.js';
 import type { SessionOptions } from '../engine/session.js';
 import { UserError } from '../errors.js';
-import type { LayerPlan } from '../plan/types.js';
+import { firstNonFiniteValue } from '../io/finite.js';
+import type { LayerPlan, LayerScores } from '../plan/types.js';
 import { relativeErrors } from '../recover/error.js';
 import type { ErrorPair } from '../recover/error.js';
+import { addCrossBatch, emptyCross } from '../recover/cross.js';
+import type { CrossStats } from '../recover/cross.js';
 import { addBatch, emptyGram } from '../recover/gram.js';
 import type { GramStats } from '../recover/gram.js';
 import { RecoveryFailure } from '../recover/lsq.js';
@@ -33,7 +43,10 @@ import { none } from '../recover/none.js';
 import type { ProjectionProblem, ProjectionRepair, RecoveryMethod } from '../recover/types.js';
 import { keptIndices } from '../slice/select.js';
 import { sliceFloat32 } from '../slice/select.js';
-import { batchSequences } from './score-pass.js';
+import { accumulate, emptyStats, finalize } from '../score/stats.js';
+import type { LayerStats } from '../score/stats.js';
+import type { Method } from '../score/types.js';
+import { batchSequences, scoreLayer } from './score-pass.js';
 
 export type Propagation = 'pruned' | 'dense';
 
@@ -46,11 +59,23 @@ export interface RecoverPassOptions {
   /** Fitting and held-out calibration sequences. */
   fit: number[][];
   heldOut: number[][];
+  /** Every layer's plan; empty when `scoreOn` plans each layer as the pass reaches it. */
   plans: LayerPlan[];
+  /** What lsq refits to: the dense layer on the same input, or the dense model's own activations
+   *  (a dense stream runs in lockstep; needs propagation `pruned`). */
+  refitTarget?: 'layer' | 'model';
+  /** Score each layer on its propagated inputs (--score-on pruned) and plan it from those scores. */
+  scoreOn?: LayerScoring;
   /** The output model's spec (pruned widths, the biases the output declares). */
   outSpec: ArchSpec;
   session?: SessionOptions;
   maxBatchTokens?: number;
+}
+
+export interface LayerScoring {
+  method: Method;
+  seed: number;
+  plan: (layer: number, scores: LayerScores) => LayerPlan;
 }
 
 export interface LayerRecoveryRecord {
@@ -62,11 +87,26 @@ export interface LayerRecoveryRecord {
 
 interface Batch {
   prepared: PreparedBatch;
+  /** Real tokens per sequence (what the scoring statistics average over). */
+  lengths: number[];
   heldOut: boolean;
   hidden: Float32Array;
+  /** The dense model's hidden state at this layer (refit target `model`). */
+  denseHidden?: Float32Array;
 }
 
-type Projection = 'o' | 'down';
+type Projection = GramProjection;
+
+interface FitAndHeld {
+  fit: GramStats;
+  /** The held-out tokens' statistics (the fitting ones when nothing is held out). */
+  held: GramStats;
+  /** Cross moments of the fitting inputs with the dense model's (refit target `model`). */
+  target?: CrossStats;
+}
+
+/** Per projection, per batch: the dense model's own input to it ([B·T, F]). */
+type DenseInputs = Partial<Record<Projection, Float32Array[]>>;
 
 export class RecoverPass {
   private readonly reader: WeightReader;
@@ -77,6 +117,9 @@ export class RecoverPass {
   private readonly mixedSpec: ArchSpec;
   private next = 0;
   readonly records: LayerRecoveryRecord[] = [];
+  /** Each layer's plan (given, or made as the pass scores it) and, scoring here, its scores. */
+  readonly plans: LayerPlan[];
+  readonly scores: LayerScores[] = [];
 
   private constructor(
     private readonly ckpt: Checkpoint,
@@ -84,6 +127,7 @@ export class RecoverPass {
     private readonly batches: Batch[],
   ) {
     const { spec } = ckpt;
+    this.plans = [...opts.plans];
     this.reader = new WeightReader(ckpt.store);
     this.gemm = new Gemm(opts.session);
     // pruned attention, dense MLP: where down_proj's refit inputs come from in sequential blocks
@@ -100,7 +144,8 @@ export class RecoverPass {
     for (const [seqs, heldOut] of [[opts.fit, false], [opts.heldOut, true]] as const) {
       for (const group of seqs.length > 0 ? batchSequences(seqs, spec, opts.maxBatchTokens) : []) {
         const prepared = new PreparedBatch(spec, padBatch(group));
-        batches.push({ prepared, heldOut, hidden: embed(table, prepared.tokens.ids, spec.hidden) });
+        const hidden = embed(table, prepared.tokens.ids, spec.hidden);
+        batches.push({ prepared, lengths: sequenceLengths(prepared.tokens), heldOut, hidden, denseHidden: opts.refitTarget === 'model' ? hidden : undefined });
       }
     }
     return new RecoverPass(ckpt, opts, batches);
@@ -111,56 +156,110 @@ export class RecoverPass {
     if (layer !== this.next) throw new Error(`recovery pass: layer ${layer} asked before layer ${this.next}`);
     this.next++;
     const { spec } = this.ckpt;
-    const plan = this.opts.plans[layer];
     const denseWeights = await this.reader.layer(spec, layer);
-    const out = this.slicedLayer(layer, denseWeights);
+    const scoring = this.opts.scoreOn;
+    const stats = scoring ? emptyStats(spec.layers[layer].heads, spec.headDim, spec.layers[layer].intermediate) : undefined;
+    const planned = () => {
+      if (scoring) {
+        const scores = scoreLayer(scoring.method, { spec, layer, stats: finalize(stats!), weights: denseWeights, seed: scoring.seed });
+        this.scores.push(scores);
+        this.plans.push(scoring.plan(layer, scores));
+      }
+      return { plan: this.plans[layer], out: this.slicedLayer(layer, denseWeights) };
+    };
 
-    // sequential blocks under propagation take down_proj's Gram from the second run, not this one
-    const mixedRun = !spec.parallelResidual && this.opts.propagate === 'pruned';
-    const first = await this.runAll(this.dense, layer, denseWeights, mixedRun ? ['o'] : ['o', 'down']);
-    const oGram = this.grams(first, 'o');
-    const o = await this.repair(layer, 'o', denseWeights, keptIndices(spec, 'o.weight', plan).cols!, oGram);
-    setRepair(out, 'o', o.after);
+    const toward = this.opts.refitTarget === 'model' ? await this.denseStream(layer, denseWeights) : {};
 
-    let downGram = mixedRun ? undefined : this.grams(first, 'down');
-    if (mixedRun) {
+    if (!spec.parallelResidual && this.opts.propagate === 'pruned') {
+      // dense attention on h → o_proj's Gram (the dense MLP's output is not needed, except for
+      // the scoring statistics when this layer is scored on its propagated input)
+      const oTaps = { ...(stats ? {} : { span: 'attention' as const }), gram: ['o' as const] };
+      const oGram = (await this.gramRun(this.dense, layer, denseWeights, oTaps, { stats, toward })).o!;
+      delete toward.o; // free the dense o_proj inputs before the mixed run
+      const { plan, out } = planned();
+      const o = await this.repair(layer, 'o', denseWeights, keptIndices(spec, 'o.weight', plan).cols!, oGram);
+      setRepair(out, 'o', o.after);
+      // pruned+repaired attention on h → h1, and the dense MLP on h1 as far as down_proj's input → its Gram
       const mixedWeights = new Map(out);
       for (const name of ['gate.weight', 'gate.bias', 'up.weight', 'up.bias', 'down.weight', 'down.bias'] as const) {
         const w = denseWeights.get(name) ?? zerosFor(this.mixedSpec, layer, name);
         if (w) mixedWeights.set(name, w);
         else mixedWeights.delete(name);
       }
-      downGram = this.grams(await this.runAll(this.mixed, layer, mixedWeights, ['down']), 'down');
+      const h1: Float32Array[] = [];
+      const downGram = (await this.gramRun(this.mixed, layer, mixedWeights, { span: 'attention', gram: ['down'] }, { outputs: h1, toward })).down!;
+      const down = await this.repair(layer, 'down', denseWeights, plan.neurons, downGram);
+      setRepair(out, 'down', down.after);
+      this.records.push({ layer, o_proj: o.errors, down_proj: down.errors });
+      // the pruned MLP on h1 (the pruned attention's output, just computed) → the next layer's input
+      for (const [b, batch] of this.batches.entries()) {
+        batch.hidden = (await this.pruned.run(layer, h1[b], batch.prepared, out, { span: 'mlp' })).hidden;
+      }
+      return out;
     }
-    const down = await this.repair(layer, 'down', denseWeights, plan.neurons, downGram!);
+
+    // parallel residual (the MLP reads the layer input, so both Grams come from one dense run) or
+    // dense propagation (the dense layer's output is the next input)
+    const denseOut: Float32Array[] = [];
+    const grams = await this.gramRun(this.dense, layer, denseWeights, { gram: ['o', 'down'] }, { outputs: denseOut, stats, toward });
+    const { plan, out } = planned();
+    const o = await this.repair(layer, 'o', denseWeights, keptIndices(spec, 'o.weight', plan).cols!, grams.o!);
+    setRepair(out, 'o', o.after);
+    const down = await this.repair(layer, 'down', denseWeights, plan.neurons, grams.down!);
     setRepair(out, 'down', down.after);
     this.records.push({ layer, o_proj: o.errors, down_proj: down.errors });
-
     if (this.opts.propagate === 'pruned') {
-      const next = await this.runAll(this.pruned, layer, out, []);
-      next.forEach((r, b) => (this.batches[b].hidden = r.hidden));
+      for (const batch of this.batches) batch.hidden = (await this.pruned.run(layer, batch.hidden, batch.prepared, out)).hidden;
     } else {
-      first.forEach((r, b) => (this.batches[b].hidden = r.hidden));
+      denseOut.forEach((h, b) => (this.batches[b].hidden = h));
     }
     return out;
   }
 
-  private async runAll(runner: LayerRunner, layer: number, weights: Map<LayerWeightName, Float32Array>, gram: GramProjection[]): Promise<LayerResult[]> {
-    const results: LayerResult[] = [];
-    const taps = { gram, gramWeighting: this.opts.weighting };
-    for (const b of this.batches) results.push(await runner.run(layer, b.hidden, b.prepared, weights, taps));
-    return results;
+  /**
+   * Runs every batch, summing each tapped projection's Gram into fit and held-out totals as the
+   * batches come (one batch's float32 Gram alive at a time). Options: `outputs` receives each
+   * batch's hidden output; `stats` the scoring statistics of every batch (fitting and held-out
+   * alike, as the dense scoring pass sees every calibration sequence); `toward` the dense model's
+   * inputs whose cross moments with the fitting inputs a model-target refit needs.
+   */
+  private async gramRun(
+    runner: LayerRunner,
+    layer: number,
+    weights: Map<LayerWeightName, Float32Array>,
+    taps: { span?: LayerSpan; gram: GramProjection[] },
+    extra: { outputs?: Float32Array[]; stats?: LayerStats; toward?: DenseInputs } = {},
+  ): Promise<Partial<Record<Projection, FitAndHeld>>> {
+    const { outputs, stats, toward = {} } = extra;
+    const cross = taps.gram.filter((p) => toward[p]);
+    const sums: Partial<Record<Projection, FitAndHeld>> = {};
+    for (const [b, batch] of this.batches.entries()) {
+      const crossInputs = Object.fromEntries(cross.map((p) => [p, toward[p]![b]]));
+      const r = await runner.run(layer, batch.hidden, batch.prepared, weights, { ...taps, cross, stats: stats !== undefined, gramWeighting: this.opts.weighting }, crossInputs);
+      outputs?.push(r.hidden);
+      if (stats) accumulate(stats, r.stats!, batch.lengths);
+      for (const p of taps.gram) {
+        const tap = r.gram![p]!;
+        const F = tap.sum.data.length;
+        const s = (sums[p] ??= { fit: emptyGram(F), held: emptyGram(F), target: cross.includes(p) ? emptyCross(F) : undefined });
+        addBatch(batch.heldOut ? s.held : s.fit, tap.gram, tap.sum, tap.weight);
+        if (s.target && !batch.heldOut) addCrossBatch(s.target, tap.cross!.gram, tap.cross!.sum);
+      }
+    }
+    for (const s of Object.values(sums)) if (s.held.totalWeight === 0) s.held = s.fit;
+    return sums;
   }
 
-  private grams(results: LayerResult[], p: Projection): { fit: GramStats; held: GramStats } {
-    const F = results[0].gram![p]!.sum.data.length;
-    const fit = emptyGram(F);
-    const held = emptyGram(F);
-    results.forEach((r, b) => {
-      const tap = r.gram![p]!;
-      addBatch(this.batches[b].heldOut ? held : fit, tap.gram, tap.sum, tap.weight);
-    });
-    return { fit, held: held.totalWeight > 0 ? held : fit };
+  /** One dense layer on the dense model's own hidden states: its o_proj and down_proj inputs, and the next dense state. */
+  private async denseStream(layer: number, weights: Map<LayerWeightName, Float32Array>): Promise<DenseInputs> {
+    const inputs = { o: [] as Float32Array[], down: [] as Float32Array[] };
+    for (const batch of this.batches) {
+      const r = await this.dense.run(layer, batch.denseHidden!, batch.prepared, weights, { raw: true });
+      inputs.o.push(r.raw!.oProjInput.data);
+      inputs.down.push(r.raw!.downProjInput.data);
+      batch.denseHidden = r.hidden;
+    }
+    return inputs;
   }
 
   private async repair(
@@ -168,7 +267,7 @@ export class RecoverPass {
     p: Projection,
     dense: Map<LayerWeightName, Float32Array>,
     kept: readonly number[],
-    gram: { fit: GramStats; held: GramStats },
+    gram: FitAndHeld,
   ): Promise<{ after: ProjectionRepair; errors: ErrorPair }> {
     const weightName = `${p}.weight` as const;
     const shape = this.ckpt.spec.layerWeights(layer).find((w) => w.name === weightName)!.shape;
@@ -181,6 +280,7 @@ export class RecoverPass {
       biasWritable: this.opts.outSpec.layerWeights(layer).some((w) => w.name === `${p}.bias`),
       fit: gram.fit,
       damp: this.opts.damp,
+      target: gram.target,
     };
     let after: ProjectionRepair;
     try {
@@ -189,8 +289,9 @@ export class RecoverPass {
       if (e instanceof RecoveryFailure) throw new UserError(`layer ${layer} ${p}_proj: ${e.message}`);
       throw e;
     }
-    for (const v of [...after.weight, ...(after.bias ?? [])]) {
-      if (!Number.isFinite(v)) throw new UserError(`layer ${layer} ${p}_proj: recovery produced non-finite weights (raise --recover-damp, or check the calibration data)`);
+    // (checked in place: spreading the weights into one array would copy them as boxed numbers)
+    if (firstNonFiniteValue(after.weight) || (after.bias && firstNonFiniteValue(after.bias))) {
+      throw new UserError(`layer ${layer} ${p}_proj: recovery produced non-finite weights (raise --recover-damp, or check the calibration data)`);
     }
     const before = await none.repair(problem, this.gemm);
     return { after, errors: await relativeErrors(this.gemm, problem, { before, after }, gram.held) };
@@ -199,7 +300,7 @@ export class RecoverPass {
   /** Every weight of the output layer, sliced from the dense one (zeros for newly declared biases). */
   private slicedLayer(layer: number, dense: Map<LayerWeightName, Float32Array>): Map<LayerWeightName, Float32Array> {
     const { spec } = this.ckpt;
-    const plan = this.opts.plans[layer];
+    const plan = this.plans[layer];
     const out = new Map<LayerWeightName, Float32Array>();
     for (const w of this.opts.outSpec.layerWeights(layer)) {
       const input = spec.layerWeights(layer).find((x) => x.name === w.name);

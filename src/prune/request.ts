@@ -31,6 +31,10 @@ export interface PruneRequest {
   calibPropagate?: 'pruned' | 'dense';
   /** How calibration tokens weigh in the refit (engine/layer.ts GramWeighting); default: the recovery method's. */
   recoverWeighting?: 'tokens' | 'residual';
+  /** Activations each layer is scored on: the dense model's (default) or its propagated, pruned-model input. */
+  scoreOn?: 'dense' | 'pruned';
+  /** What lsq fits a pruned projection to: the dense layer on the same input (default) or the dense model's own output there. */
+  refitTarget?: 'layer' | 'model';
   dryRun: boolean;
   force: boolean;
   session: SessionOptions;

@@ -14,7 +14,7 @@ import { firstNonFiniteValue } from '../io/finite.js';
 import type { LayerScores } from '../plan/types.js';
 import { accumulate, emptyStats, finalize } from '../score/stats.js';
 import type { LayerStats } from '../score/stats.js';
-import type { Method } from '../score/types.js';
+import type { Method, ScoreContext } from '../score/types.js';
 
 export interface ScorePassOptions {
   method: Method;
@@ -86,10 +86,7 @@ export async function scorePass(ckpt: Checkpoint, opts: ScorePassOptions): Promi
       }
       if (prepared.length === 0) opts.onProgress?.({ layer, layers: spec.numLayers, batch: 1, batches: 1 });
       const final = finalize(stats);
-      const layerScores = opts.method.score({ spec, layer, stats: final, weights, seed: opts.seed });
-      checkFinite(layerScores.heads, () => `layer ${layer}'s ${opts.method.name} scores of attention heads`);
-      checkFinite(layerScores.neurons, () => `layer ${layer}'s ${opts.method.name} scores of MLP neurons`);
-      scores.push(layerScores);
+      scores.push(scoreLayer(opts.method, { spec, layer, stats: final, weights, seed: opts.seed }));
       allStats.push(final);
     }
   } finally {
@@ -98,11 +95,19 @@ export async function scorePass(ckpt: Checkpoint, opts: ScorePassOptions): Promi
   return { scores, stats: allStats };
 }
 
+/** The method's scores of one layer, refused when they are not finite. */
+export function scoreLayer(method: Method, ctx: ScoreContext): LayerScores {
+  const scores = method.score(ctx);
+  checkFinite(scores.heads, () => `layer ${ctx.layer}'s ${method.name} scores of attention heads`);
+  checkFinite(scores.neurons, () => `layer ${ctx.layer}'s ${method.name} scores of MLP neurons`);
+  return scores;
+}
+
 /**
  * Finite weights can still overflow float32 activations (or a score can divide by zero): pruning
  * by NaN scores would keep arbitrary structures, so the run stops and says where it went wrong.
  */
-function checkFinite(values: ArrayLike<number>, what: () => string): void {
+export function checkFinite(values: ArrayLike<number>, what: () => string): void {
   const bad = firstNonFiniteValue(values);
   if (bad) throw new UserError(`${what()} holds ${bad.kind} (at value ${bad.index}): the model's numbers overflow or are broken, so it cannot be scored`);
 }

@@ -9,6 +9,7 @@
  * the bias is refit (it then counts as a kept input whose dense weight is the dense bias).
  * λ = damp · mean(diag G_KK) over the kept features.
  */
+import { modelTargetRhs } from './cross.js';
 import { extendedBlock } from './gram.js';
 import { solveSpd, NotPositiveDefinite } from './cholesky.js';
 import { carriedBias, keptColumns, removedColumns } from './slice-columns.js';
@@ -36,7 +37,7 @@ export const lsq: RecoveryMethod = {
     const removed = removedColumns(p);
     const weight = keptColumns(p);
     const bias = carriedBias(p);
-    if (removed.length === 0 || p.fit.totalWeight === 0) return { weight, bias };
+    if ((removed.length === 0 && !p.target) || p.fit.totalWeight === 0) return { weight, bias };
     const refitBias = bias !== undefined && p.biasWritable;
     const kept = refitBias ? [...p.kept, F] : [...p.kept];
     const n = kept.length;
@@ -45,11 +46,16 @@ export const lsq: RecoveryMethod = {
     const lambda = ridge(p);
     for (let i = 0; i < n; i++) a[i * n + i] += lambda;
     // Rᵀ = G̃_K,P · W_Pᵀ  [n, out]: the kept inputs' correlation with what was removed
-    const wpT = new Float64Array(removed.length * D);
-    removed.forEach((j, r) => {
-      for (let o = 0; o < D; o++) wpT[r * D + o] = p.weight[o * F + j];
-    });
-    const rhs = await gemm.matmul('float64', extendedBlock(p.fit, kept, removed), n, removed.length, wpT, D);
+    let rhs: Float64Array;
+    if (p.target) {
+      rhs = await modelTargetRhs(p, p.target, kept, gemm); // refit to the dense model's activations (recover/cross.ts)
+    } else {
+      const wpT = new Float64Array(removed.length * D);
+      removed.forEach((j, r) => {
+        for (let o = 0; o < D; o++) wpT[r * D + o] = p.weight[o * F + j];
+      });
+      rhs = await gemm.matmul('float64', extendedBlock(p.fit, kept, removed), n, removed.length, wpT, D);
+    }
     let delta: Float64Array;
     try {
       delta = await solveSpd(gemm, a, n, rhs, D); // [n, out]

@@ -4,6 +4,7 @@
  * neurons) from calibration statistics of its input, so it reproduces the dense output.
  */
 import type { Gemm } from '../engine/gemm.js';
+import type { CrossStats } from './cross.js';
 import type { GramStats } from './gram.js';
 
 /** One projection to repair; weights in Hugging Face layout W [out, in] (math: y = x Wᵀ + b). */
@@ -21,6 +22,9 @@ export interface ProjectionProblem {
   fit: GramStats;
   /** Ridge strength relative to the mean diagonal of the kept Gram block. */
   damp: number;
+  /** Refit to the dense model's own input at this point (cross moments with `fit`'s inputs)
+   *  instead of to the dense projection on the same input (recover/cross.ts). */
+  target?: CrossStats;
 }
 
 export interface ProjectionRepair {

@@ -9,6 +9,8 @@ import { join } from 'node:path';
 import { after, test } from 'node:test';
 import { Gemm } from '../../src/engine/gemm.js';
 import { relativeErrors } from '../../src/recover/error.js';
+import { emptyCross } from '../../src/recover/cross.js';
+import type { CrossStats } from '../../src/recover/cross.js';
 import { emptyGram } from '../../src/recover/gram.js';
 import type { GramStats } from '../../src/recover/gram.js';
 import { bias } from '../../src/recover/bias.js';
@@ -71,11 +73,12 @@ function problem(withBias: boolean, damp = 0.01): ProjectionProblem {
   return { weight, outFeatures: D, inFeatures: F, bias: withBias ? denseBias : undefined, kept, biasWritable: withBias, fit, damp };
 }
 
-async function numpySolution(p: ProjectionProblem): Promise<{ weight: number[]; bias: number[] | null }> {
+async function numpySolution(p: ProjectionProblem, xTarget?: Float32Array): Promise<{ weight: number[]; bias: number[] | null }> {
   const dir = await mkdtemp(join(tmpdir(), 'amp-lsq-'));
   try {
     const file = join(dir, 'problem.json');
-    await writeFile(file, JSON.stringify({ n: N, f: F, d: D, x: Array.from(x), w: Array.from(weight), bias: p.bias ? Array.from(p.bias) : null, kept, damp: p.damp, refit_bias: p.biasWritable }));
+    const target = xTarget ? Array.from(xTarget) : null;
+    await writeFile(file, JSON.stringify({ n: N, f: F, d: D, x: Array.from(x), x_target: target, w: Array.from(weight), bias: p.bias ? Array.from(p.bias) : null, kept, damp: p.damp, refit_bias: p.biasWritable }));
     return JSON.parse(await runPython([join(REPO_ROOT, 'tests', 'fixtures', 'lsq_reference.py'), file]));
   } finally {
     await rm(dir, { recursive: true, force: true });
@@ -108,6 +111,39 @@ for (const withBias of [false, true]) {
     }
     // the refit moved the weights: slicing alone would not match numpy
     assert.ok(maxRelative((await none.repair(p, gemm)).weight, ref.weight) > 1e-2);
+  });
+}
+
+/** Σ_t x_t x_d,tᵀ and Σ_t x_d,t (every token weighing 1). */
+function crossOf(xp: Float32Array, xd: Float32Array, n: number, f: number): CrossStats {
+  const c = emptyCross(f);
+  for (let t = 0; t < n; t++) {
+    for (let i = 0; i < f; i++) {
+      c.sum[i] += xd[t * f + i];
+      const xi = xp[t * f + i];
+      for (let j = 0; j < f; j++) c.gram[i * f + j] += xi * xd[t * f + j];
+    }
+  }
+  return c;
+}
+
+// the dense model's own input at the same point: the pruned one plus a drift (what upstream pruning does)
+const drift = rng(3);
+const xDense = Float32Array.from(x, (v, i) => v * (1 + 0.3 * drift()) + 0.1 * Math.sin(i));
+
+for (const withBias of [false, true]) {
+  test(`lsq toward the dense model's activations (--refit-target model) equals numpy ${withBias ? 'with' : 'without'} the bias column`, async () => {
+    const p = { ...problem(withBias), target: crossOf(x, xDense, N, F) };
+    const ours = await lsq.repair(p, gemm);
+    const ref = await numpySolution(p, xDense);
+    const err = maxRelative(ours.weight, ref.weight);
+    assert.ok(err < 1e-4, `weights differ from numpy by ${err} (relative to the largest entry)`);
+    if (withBias) {
+      const bErr = maxRelative(ours.bias!, ref.bias!);
+      assert.ok(bErr < 1e-4, `bias differs from numpy by ${bErr}`);
+    }
+    // a different problem from the layer target: its solution would not match
+    assert.ok(maxRelative((await lsq.repair(problem(withBias), gemm)).weight, ref.weight) > 1e-2);
   });
 }
 

@@ -29,6 +29,8 @@ export interface PruneFlags {
   recoverDamp?: number;
   calibPropagate?: 'pruned' | 'dense';
   recoverWeighting?: 'tokens' | 'residual';
+  scoreOn?: 'dense' | 'pruned';
+  refitTarget?: 'layer' | 'model';
   dryRun?: boolean;
   force?: boolean;
   json?: boolean;
@@ -61,6 +63,8 @@ export async function pruneCommand(flags: PruneFlags, global: GlobalOptions): Pr
       recoverDamp: flags.recoverDamp,
       calibPropagate: flags.calibPropagate,
       recoverWeighting: flags.recoverWeighting,
+      scoreOn: flags.scoreOn,
+      refitTarget: flags.refitTarget,
       dryRun: flags.dryRun ?? false,
       force: flags.force ?? false,
       session: { device: parseDevice(global.device), threads: global.threads },
