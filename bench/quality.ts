@@ -8,7 +8,8 @@
  *   baselines  AMP vs the scoring baselines at 20/30%, AMP's allocation/GQA variants, AMP at 10/40/50%;
  *              calibrated on the first 50 Alpaca prompts as the paper does, no recovery.
  *   recovery   {amp, flap, wanda-sp, magnitude} x --recover {none, bias, lsq} at 20/30%, plus amp+lsq at
- *              10/40/50%; the tool's default calibration (what a user gets). Configurations run most
+ *              10/40/50%; the tool's default calibration (what a user gets: 50 x 128-token windows of the
+ *              built-in text, pinned). Configurations run most
  *              informative first, so a partial run still answers the main question.
  *
  * Resumable: each configuration's pruned model and eval record are cached under
@@ -46,7 +47,7 @@ const ROOT = join(REPO_ROOT, '.cache', 'bench', SUITE === 'baselines' ? 'quality
 const WORK = ROOT;
 const EVALS = join(ROOT, `evals-mc${MC_LIMIT}-wt${WIKITEXT_LIMIT}-ctx${CTX}`);
 const RESULTS = join(REPO_ROOT, 'bench', 'results', SUITE === 'baselines' ? 'quality.json' : 'quality-recovery.json');
-const CALIBRATION = SUITE === 'baselines' ? 'first 50 Alpaca prompts (../shared/data/alpaca/alpaca_5000.json)' : "amp-prune's default (built-in public-domain text windows)";
+const CALIBRATION = SUITE === 'baselines' ? 'first 50 Alpaca prompts (../shared/data/alpaca/alpaca_5000.json)' : '50 random 128-token windows of the built-in public-domain text (the default)';
 const MC_TASKS = 'piqa,hellaswag,winogrande,arc_easy,arc_challenge,boolq,openbookqa';
 const HEADLINE_TASKS = ['piqa', 'hellaswag', 'winogrande', 'arc_easy', 'arc_challenge'];
 
@@ -106,7 +107,8 @@ async function pruned(base: string, c: Config): Promise<{ dir: string; record?: 
     gqa: c.gqa ?? 'group',
     align: 1,
     skipLayers: [],
-    ...(SUITE === 'baselines' ? { calib: CALIB, calibSamples: 50 } : {}),
+    // pinned, so cached models stay valid if the tool's defaults move
+    ...(SUITE === 'baselines' ? { calib: CALIB, calibSamples: 50 } : { calibSamples: 50, calibSeqLen: 128 }),
     // the baselines table is "no recovery" whatever the tool's default becomes (FLAP keeps its own bias step)
     recover: SUITE === 'recovery' ? c.recover : c.method === 'flap' ? undefined : 'none',
     seed: 0,
