@@ -45,12 +45,6 @@ export interface DemoOutputs {
 
 const TASKS = 'wikitext2,piqa,arc_easy,hellaswag,winogrande';
 const WIKITEXT_WINDOWS = 4;
-/**
- * The demo repairs what it prunes: on SmolLM2-135M at 20% with the default 50 x 128-token
- * calibration, lsq brought WikiText-2 perplexity from 236 (slicing only) to 164 at this damping,
- * for about +75% prune time (README, training-free recovery).
- */
-const DEMO_RECOVERY = { recover: 'lsq', recoverDamp: 0.1 } as const;
 export const CONTINUATION_PROMPT = 'The capital of France is';
 const CONTINUATION_TOKENS = 24;
 
@@ -66,7 +60,7 @@ export async function runDemo(opts: DemoOptions): Promise<DemoOutputs> {
   const dense = await defaultModel(log);
 
   const pruned = path.join(opts.work, `smollm2-135m-amp-${Math.round(opts.ratio * 100)}`);
-  log(`2/5 prune ${Math.round(opts.ratio * 100)}% of parameters with AMP, repair each layer by least squares (--recover lsq) -> ${pruned}`);
+  log(`2/5 prune ${Math.round(opts.ratio * 100)}% of parameters with AMP, repair each layer by least squares (the default --recover lsq) -> ${pruned}`);
   const outcome = await prune({
     model: dense,
     out: pruned,
@@ -79,7 +73,6 @@ export async function runDemo(opts: DemoOptions): Promise<DemoOutputs> {
     seed: 0,
     dryRun: false,
     force: true,
-    ...DEMO_RECOVERY,
     session,
   });
 

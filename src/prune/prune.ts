@@ -8,7 +8,7 @@ import { specFromConfig } from '../arch/registry.js';
 import type { ArchSpec } from '../arch/spec.js';
 import { isUniform } from '../arch/common.js';
 import { countParams } from '../arch/params.js';
-import { buildCalibration, defaultSamplingMode, DEFAULT_SAMPLES, loadCalibrationCorpus } from '../calib/index.js';
+import { buildCalibration, defaultSamples, defaultSamplingMode, loadCalibrationCorpus } from '../calib/index.js';
 import type { CalibrationDescription } from '../calib/types.js';
 import { openCheckpoint } from '../engine/checkpoint.js';
 import type { Checkpoint } from '../engine/checkpoint.js';
@@ -178,11 +178,12 @@ interface CalibrationRun {
 async function calibrate(req: PruneRequest, ckpt: Checkpoint): Promise<CalibrationRun> {
   const tokenizer = await loadTokenizer(req.model);
   const corpus = await loadCalibrationCorpus(req.calib);
+  const mode = req.calibMode ?? defaultSamplingMode(corpus.format);
   const { sequences, description } = buildCalibration(corpus, tokenizer, {
-    samples: req.calibSamples ?? DEFAULT_SAMPLES,
+    samples: req.calibSamples ?? defaultSamples(mode),
     seqLen: req.calibSeqLen,
     seed: req.seed,
-    mode: req.calibMode ?? defaultSamplingMode(corpus.format),
+    mode,
   });
   return { sequences, description, batches: batchSequences(sequences, ckpt.spec).length };
 }
@@ -200,12 +201,11 @@ function withOutputBiases(spec: ArchSpec, config: Record<string, unknown>, warni
   return outConfig;
 }
 
-// Measured on SmolLM2-135M, AMP 20%, default calibration (50 x 128-token windows of the built-in
-// text), WikiText-2 ppl: none 236, bias 279, lsq 164 at damp 0.1 (175 at 0.01, 179 at 1); with
-// 128 x 512-token windows lsq reaches 136 (damp 0.01). lsq is still not the default: it adds
-// biases to LLaMA outputs (which the GGUF export refuses) and ~75% to prune time; the demo and
-// the README recommend it. 0.1 is the damping that fit the default calibration best.
-export const DEFAULT_RECOVERY = 'none';
+// Measured on SmolLM2-135M, AMP 20%, built-in text, WikiText-2 ppl (README): with the default
+// 50 x 128-token windows none 236, bias 279, lsq 164 (damp 0.1); with 64 x 512 windows lsq 145. lsq
+// wins at every ratio and calibration measured, its biases load in transformers, llama.cpp (GGUF
+// export) and transformers.js (ONNX export), so it is the default; it costs prune time (README).
+export const DEFAULT_RECOVERY = 'lsq';
 export const DEFAULT_RECOVER_DAMP = 0.1;
 
 interface RecoveryChoice {

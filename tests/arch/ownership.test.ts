@@ -54,7 +54,7 @@ describe('ownership table: counted = sliced = transformers', () => {
       test(`${fixture}, ${allocation} allocation`, async () => {
         const dir = await fixtureDir(fixture);
         const out = join(scratch, `${fixture}-${allocation}`);
-        const r = await runCli(['prune', '--model', dir, '--out', out, '--ratio', '0.2', '--method', 'magnitude', '--allocation', allocation, '--json', '--threads', '1']);
+        const r = await runCli(['prune', '--model', dir, '--out', out, '--ratio', '0.2', '--method', 'magnitude', '--recover', 'none', '--allocation', allocation, '--json', '--threads', '1']);
         assert.equal(r.code, 0, r.stderr);
         const dense = await specOf(dir);
         const written = await specOf(out);

@@ -25,10 +25,10 @@ const BAD: [string[], RegExp][] = [
 
 // valid values that do not go together: refused before any compute (exit 1, a user error)
 const CONFLICTS: [string[], RegExp][] = [
-  [['--score-on', 'pruned'], /--score-on pruned needs a recovery method/],
+  [['--score-on', 'pruned', '--recover', 'none'], /--score-on pruned needs a recovery method/],
   [['--score-on', 'pruned', '--recover', 'lsq', '--allocation', 'global'], /--score-on pruned cannot use --allocation global/],
   [['--score-on', 'pruned', '--recover', 'bias', '--calib-propagate', 'dense'], /--score-on pruned needs --calib-propagate pruned/],
-  [['--refit-target', 'model'], /--refit-target model needs --recover lsq/],
+  [['--refit-target', 'model', '--recover', 'none'], /--refit-target model needs --recover lsq/],
   [['--refit-target', 'model', '--recover', 'bias'], /--refit-target model needs --recover lsq/],
   [['--refit-target', 'model', '--recover', 'lsq', '--calib-propagate', 'dense'], /--refit-target model needs --calib-propagate pruned/],
 ];
