@@ -9,7 +9,7 @@ export type {
   SamplingOptions,
 } from './types.js';
 export { CALIBRATION_FORMATS, SAMPLING_MODES } from './types.js';
-export { DEFAULT_SAMPLES, DEFAULT_SEED, DEFAULT_WINDOW_LENGTH, defaultSamplingMode } from './defaults.js';
+export { DEFAULT_SEED, DEFAULT_WINDOW_LENGTH, defaultSamples, defaultSamplingMode } from './defaults.js';
 export { loadCalibrationCorpus } from './load.js';
 export { loadCalibrationFile, type LoadCalibrationOptions } from './load-file.js';
 export { DEFAULT_CORPUS_PACKAGE, loadDefaultCorpus } from './default-corpus.js';
