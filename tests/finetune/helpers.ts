@@ -62,13 +62,4 @@ export async function referenceGrads(scratch: string, modelDir: string, lora: Lo
   return { loss: out.loss, grads: new Map(Object.entries(out.grads).map(([k, v]) => [k.replace('.default.', '.'), v])) };
 }
 
-/** max |a − b| / max |b|: a tensor's error relative to its own scale. */
-export function relativeError(a: ArrayLike<number>, b: ArrayLike<number>): number {
-  let diff = 0;
-  let scale = 0;
-  for (let i = 0; i < b.length; i++) {
-    diff = Math.max(diff, Math.abs(a[i] - b[i]));
-    scale = Math.max(scale, Math.abs(b[i]));
-  }
-  return diff / scale;
-}
+export { relativeError } from '../helpers/compare.js';

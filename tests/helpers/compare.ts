@@ -13,3 +13,14 @@ export function maxDiffOnRealTokens(a: Float32Array, b: Float32Array, mask: numb
   );
   return max;
 }
+
+/** max |a − b| / max |b|: a tensor's error relative to its own scale. */
+export function relativeError(a: ArrayLike<number>, b: ArrayLike<number>): number {
+  let diff = 0;
+  let scale = 0;
+  for (let i = 0; i < b.length; i++) {
+    diff = Math.max(diff, Math.abs(a[i] - b[i]));
+    scale = Math.max(scale, Math.abs(b[i]));
+  }
+  return diff / scale;
+}

@@ -10,17 +10,8 @@ import { padBatch } from '../../src/engine/batch.js';
 import { openCheckpoint, WeightReader } from '../../src/engine/checkpoint.js';
 import { embed, LayerRunner } from '../../src/engine/layer-runner.js';
 import { PreparedBatch } from '../../src/engine/prepared-batch.js';
+import { relativeError as maxRelative } from '../helpers/compare.js';
 import { fixtureDir } from '../helpers/python.js';
-
-const maxRelative = (a: Float32Array, b: Float32Array) => {
-  let num = 0;
-  let den = 0;
-  for (let i = 0; i < a.length; i++) {
-    num = Math.max(num, Math.abs(a[i] - b[i]));
-    den = Math.max(den, Math.abs(b[i]));
-  }
-  return num / den;
-};
 
 for (const fixture of ['llama-mha', 'qwen3', 'llama-bias-headdim']) {
   test(`${fixture}: attention span + MLP span = the whole layer; the attention span's down Gram = the whole layer's`, async () => {

@@ -18,6 +18,7 @@ import { lsq } from '../../src/recover/lsq.js';
 import { none } from '../../src/recover/none.js';
 import type { ProjectionProblem } from '../../src/recover/types.js';
 import { REPO_ROOT, runPython } from '../helpers/python.js';
+import { relativeError as maxRelative } from '../helpers/compare.js';
 
 const gemm = new Gemm({ threads: 2 });
 after(() => gemm.close());
@@ -83,16 +84,6 @@ async function numpySolution(p: ProjectionProblem, xTarget?: Float32Array): Prom
   } finally {
     await rm(dir, { recursive: true, force: true });
   }
-}
-
-function maxRelative(a: ArrayLike<number>, b: ArrayLike<number>): number {
-  let num = 0;
-  let den = 0;
-  for (let i = 0; i < a.length; i++) {
-    num = Math.max(num, Math.abs(a[i] - b[i]));
-    den = Math.max(den, Math.abs(b[i]));
-  }
-  return num / den;
 }
 
 for (const withBias of [false, true]) {
