@@ -177,8 +177,7 @@ export class RecoverPass {
       const oGram = (await this.gramRun(this.dense, layer, denseWeights, oTaps, { stats, toward })).o!;
       delete toward.o; // free the dense o_proj inputs before the mixed run
       const { plan, out } = planned();
-      const o = await this.repair(layer, 'o', denseWeights, keptIndices(spec, 'o.weight', plan).cols!, oGram);
-      setRepair(out, 'o', o.after);
+      const o = await this.repairInto(out, layer, 'o', denseWeights, keptIndices(spec, 'o.weight', plan).cols!, oGram);
       // pruned+repaired attention on h → h1, and the dense MLP on h1 as far as down_proj's input → its Gram
       const mixedWeights = new Map(out);
       for (const name of ['gate.weight', 'gate.bias', 'up.weight', 'up.bias', 'down.weight', 'down.bias'] as const) {
@@ -188,9 +187,8 @@ export class RecoverPass {
       }
       const h1: Float32Array[] = [];
       const downGram = (await this.gramRun(this.mixed, layer, mixedWeights, { span: 'attention', gram: ['down'] }, { outputs: h1, toward })).down!;
-      const down = await this.repair(layer, 'down', denseWeights, plan.neurons, downGram);
-      setRepair(out, 'down', down.after);
-      this.records.push({ layer, o_proj: o.errors, down_proj: down.errors });
+      const down = await this.repairInto(out, layer, 'down', denseWeights, plan.neurons, downGram);
+      this.records.push({ layer, o_proj: o, down_proj: down });
       // the pruned MLP on h1 (the pruned attention's output, just computed) → the next layer's input
       for (const [b, batch] of this.batches.entries()) {
         batch.hidden = (await this.pruned.run(layer, h1[b], batch.prepared, out, { span: 'mlp' })).hidden;
@@ -203,11 +201,9 @@ export class RecoverPass {
     const denseOut: Float32Array[] = [];
     const grams = await this.gramRun(this.dense, layer, denseWeights, { gram: ['o', 'down'] }, { outputs: denseOut, stats, toward });
     const { plan, out } = planned();
-    const o = await this.repair(layer, 'o', denseWeights, keptIndices(spec, 'o.weight', plan).cols!, grams.o!);
-    setRepair(out, 'o', o.after);
-    const down = await this.repair(layer, 'down', denseWeights, plan.neurons, grams.down!);
-    setRepair(out, 'down', down.after);
-    this.records.push({ layer, o_proj: o.errors, down_proj: down.errors });
+    const o = await this.repairInto(out, layer, 'o', denseWeights, keptIndices(spec, 'o.weight', plan).cols!, grams.o!);
+    const down = await this.repairInto(out, layer, 'down', denseWeights, plan.neurons, grams.down!);
+    this.records.push({ layer, o_proj: o, down_proj: down });
     if (this.opts.propagate === 'pruned') {
       for (const batch of this.batches) batch.hidden = (await this.pruned.run(layer, batch.hidden, batch.prepared, out)).hidden;
     } else {
@@ -262,13 +258,15 @@ export class RecoverPass {
     return inputs;
   }
 
-  private async repair(
+  /** Repairs projection `p` into the output layer `out`; returns its held-out errors. */
+  private async repairInto(
+    out: Map<LayerWeightName, Float32Array>,
     layer: number,
     p: Projection,
     dense: Map<LayerWeightName, Float32Array>,
     kept: readonly number[],
     gram: FitAndHeld,
-  ): Promise<{ after: ProjectionRepair; errors: ErrorPair }> {
+  ): Promise<ErrorPair> {
     const weightName = `${p}.weight` as const;
     const shape = this.ckpt.spec.layerWeights(layer).find((w) => w.name === weightName)!.shape;
     const problem: ProjectionProblem = {
@@ -293,8 +291,10 @@ export class RecoverPass {
     if (firstNonFiniteValue(after.weight) || (after.bias && firstNonFiniteValue(after.bias))) {
       throw new UserError(`layer ${layer} ${p}_proj: recovery produced non-finite weights (raise --recover-damp, or check the calibration data)`);
     }
+    out.set(`${p}.weight`, after.weight);
+    if (after.bias) out.set(`${p}.bias`, after.bias);
     const before = await none.repair(problem, this.gemm);
-    return { after, errors: await relativeErrors(this.gemm, problem, { before, after }, gram.held) };
+    return relativeErrors(this.gemm, problem, { before, after }, gram.held);
   }
 
   /** Every weight of the output layer, sliced from the dense one (zeros for newly declared biases). */
@@ -305,7 +305,7 @@ export class RecoverPass {
     for (const w of this.opts.outSpec.layerWeights(layer)) {
       const input = spec.layerWeights(layer).find((x) => x.name === w.name);
       const data = dense.get(w.name);
-      out.set(w.name, input && data ? sliceFloat32(data, input.shape, keptIndices(spec, w.name, plan)) : new Float32Array(w.shape.reduce((a, b) => a * b, 1)));
+      out.set(w.name, input && data ? sliceFloat32(data, input.shape, keptIndices(spec, w.name, plan)) : zeros(w.shape));
     }
     return out;
   }
@@ -315,14 +315,13 @@ export class RecoverPass {
   }
 }
 
-function setRepair(out: Map<LayerWeightName, Float32Array>, p: Projection, r: ProjectionRepair): void {
-  out.set(`${p}.weight`, r.weight);
-  if (r.bias) out.set(`${p}.bias`, r.bias);
-}
-
 function zerosFor(spec: ArchSpec, layer: number, name: LayerWeightName): Float32Array | undefined {
   const w = spec.layerWeights(layer).find((x) => x.name === name);
-  return w ? new Float32Array(w.shape.reduce((a, b) => a * b, 1)) : undefined;
+  return w ? zeros(w.shape) : undefined;
+}
+
+function zeros(shape: readonly number[]): Float32Array {
+  return new Float32Array(shape.reduce((a, b) => a * b, 1));
 }
 
 /** Mean of each error over layers, for the summary line. */
