@@ -49,6 +49,18 @@ const models: { name: string; dir: string; arch: string; dtypes: GgufDtype[] }[]
   { name: 'qwen2-pruned', dir: prunedDir, arch: 'llama', dtypes: ['f32', 'q8_0'] },
 ];
 
+test('round trip: `convert` reads the F32 qwen2 export back into a folder with the same logits', async () => {
+  const file = path.join(dir, 'roundtrip.gguf');
+  await exportHfToGguf(qwen2, file, { dtype: 'f32' });
+  const back = path.join(dir, 'roundtrip-hf');
+  const run = await runCli(['convert', file, '--out', back]);
+  assert.equal(run.code, 0, run.stderr);
+  const prompt = (await loadTokenizer(qwen2)).encode(PROMPT);
+  const [before, converted] = [await runOurs(qwen2, prompt, STEPS), await runOurs(back, prompt, STEPS)];
+  assert.deepEqual(converted.greedy, before.greedy);
+  assert.deepEqual(converted.logProbOfGreedy, before.logProbOfGreedy, 'F32 weights and q/k/v biases come back bit for bit');
+});
+
 function maxAbsDiff(a: readonly number[], b: readonly number[]): number {
   return Math.max(...a.map((x, i) => Math.abs(x - b[i])));
 }
@@ -83,3 +95,4 @@ for (const model of models) {
     });
   }
 }
+
