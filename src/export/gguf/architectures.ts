@@ -10,7 +10,10 @@ export interface GgufExportArchitecture {
   name: string;
   /** Interleave q/k rows for llama.cpp's pairwise (NORM) rotary; NEOX architectures keep HF order. */
   permuteQK: boolean;
-  /** llama.cpp loads blk.N.attn_{q,k,v}.bias as required tensors, so they are written even when zero. */
+  /**
+   * blk.N.attn_{q,k,v}.bias belong to the architecture (convert_hf_to_gguf always writes them for
+   * qwen2, and older llama.cpp builds require them), so they are written even when all zero.
+   */
   requiredQkvBias: boolean;
 }
 
