@@ -138,7 +138,7 @@ test('(e) bad input: one line naming the file and the reason, exit 1, nothing wr
     [[perLayer], /per-layer\/config\.json: amp_prune_layer_widths gives per-layer widths/],
     [[scaled], /rope-scaled\/config\.json: rope type linear is not supported/],
     [[await fixtureDir('phi')], /phi\/config\.json: PhiForCausalLM \(model_type phi\) cannot be exported to GGUF/],
-    [[await fixtureDir('qwen2')], /qwen2\/config\.json: Qwen2ForCausalLM \(model_type qwen2\) cannot be exported/],
+    [[await fixtureDir('qwen3')], /qwen3\/config\.json: Qwen3ForCausalLM \(model_type qwen3\) cannot be exported/],
     [[unnamedSplit], /unnamed-split\/tokenizer\.json: its pre_tokenizer is not one llama\.cpp knows by name/],
     [[path.join(dir, 'no-such-model')], /no-such-model: model folder not found/],
     [[model, '--dtype', 'q4_0'], /error: option '--dtype <type>' argument 'q4_0' is invalid/],
