@@ -20,14 +20,14 @@ import { EXPORTABLE_MODEL_TYPES, type GgufExportArchitecture, exportArchitecture
 import { GgufFileWriter, encodeHeader, planSlots } from './file-layout.js';
 import { type GgufTensorPlan, llamaTensorPlan, permuteRows, unplaceableLayerWeight } from './llama-tensors.js';
 import { type KvEntry, f32, str, u32 } from './metadata-writer.js';
-import { type GgufTensorType, Q8_0_BLOCK, encodeTensor } from './quantize.js';
+import { type GgufTensorType, QUANT_BLOCK, encodeTensor } from './quantize.js';
 import { tokenizerMetadata } from './tokenizer.js';
 
-export const GGUF_DTYPES = ['f32', 'f16', 'q8_0'] as const;
+export const GGUF_DTYPES = ['f32', 'f16', 'q8_0', 'q4_0'] as const;
 export type GgufDtype = (typeof GGUF_DTYPES)[number];
 
-/** general.file_type (llama_ftype): ALL_F32, MOSTLY_F16, MOSTLY_Q8_0. */
-const FILE_TYPES: Record<GgufDtype, number> = { f32: 0, f16: 1, q8_0: 7 };
+/** general.file_type (llama_ftype): ALL_F32, MOSTLY_F16, MOSTLY_Q8_0, MOSTLY_Q4_0. */
+const FILE_TYPES: Record<GgufDtype, number> = { f32: 0, f16: 1, q8_0: 7, q4_0: 2 };
 
 export interface GgufExportOptions {
   dtype?: GgufDtype;
@@ -111,21 +111,24 @@ function hyperparameters(arch: string, spec: ArchSpec, config: Json, dtype: Gguf
   if (spec.headDim * heads !== spec.hidden) {
     entries.push([`${arch}.attention.key_length`, u32(spec.headDim)], [`${arch}.attention.value_length`, u32(spec.headDim)]);
   }
-  if (dtype === 'q8_0') entries.push(['general.quantization_version', u32(2)]);
+  if (dtype === 'q8_0' || dtype === 'q4_0') entries.push(['general.quantization_version', u32(2)]);
   return entries;
 }
 
+/** Tensors that read or write the vocabulary: at q4_0 they stay Q8_0, as llama.cpp's own Q4_0 files keep them wider. */
+const VOCABULARY_TENSORS = new Set(['token_embd.weight', 'output.weight']);
+
 /**
- * Norms stay F32 as llama.cpp's converter keeps them; Q8_0 needs rows of whole blocks, else F16.
- * A row of a single block stays F16 too: with attn_output Q8_0 at 32 inputs (2 heads of 16 left
- * by pruning), node-llama-cpp 3.21.1's CPU runtime gave NaN log-probabilities at the first 7 of
- * 24 positions (tests/export/gguf-qwen2.test.ts); F16 there, it matches our engine.
+ * Norms stay F32 as llama.cpp's converter keeps them; block types need rows of whole blocks, else
+ * F16. A row of a single block stays F16 too: with attn_output Q8_0 at 32 inputs (2 heads of 16
+ * left by pruning), node-llama-cpp 3.21.1's CPU runtime gave NaN log-probabilities at the first 7
+ * of 24 positions (tests/export/gguf-qwen2.test.ts); F16 there, it matches our engine.
  */
 function tensorType(plan: GgufTensorPlan, dtype: GgufDtype): GgufTensorType {
   if (plan.shape.length === 1 || dtype === 'f32') return 'F32';
   const rowLength = plan.shape[plan.shape.length - 1];
-  if (dtype === 'q8_0' && rowLength % Q8_0_BLOCK === 0 && rowLength > Q8_0_BLOCK) return 'Q8_0';
-  return 'F16';
+  if (dtype === 'f16' || rowLength % QUANT_BLOCK !== 0 || rowLength <= QUANT_BLOCK) return 'F16';
+  return dtype === 'q4_0' && !VOCABULARY_TENSORS.has(plan.ggufName) ? 'Q4_0' : 'Q8_0';
 }
 
 /** The plans less the optional tensors that hold only zeros (biases are small: read whole). */
