@@ -26,7 +26,7 @@ import { DIM, emitExportInputs, fixedFrequencies, presentName } from './inputs.j
 import { ExternalWeights, ONNX_DTYPES, type OnnxDtype } from './weights.js';
 
 /** transformers.js's file-name suffix per dtype (utils/dtypes.js DEFAULT_DTYPE_SUFFIX_MAPPING). */
-const SUFFIX: Record<OnnxDtype, string> = { fp32: '', fp16: '_fp16', q8: '_quantized' };
+const SUFFIX: Record<OnnxDtype, string> = { fp32: '', fp16: '_fp16', q8: '_quantized', q4: '_q4' };
 
 export interface OnnxExportOptions {
   dtype?: OnnxDtype;
