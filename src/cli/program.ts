@@ -217,7 +217,7 @@ export function buildProgram(): Command {
   program
     .command('run')
     .description('Generate text from a prompt on amp-prune\'s engine, printing tokens as they come: how to try a (pruned) model in a terminal.')
-    .argument('<model>', 'Hugging Face model folder or .gguf file')
+    .argument('<model>', 'Hugging Face model folder, .gguf file, or a folder written by `export --format onnx` (its graph runs as exported)')
     .requiredOption('--prompt <text>', 'the prompt (tokenized as transformers does, special tokens included)')
     .option('--max-new-tokens <n>', 'most tokens to generate (stops earlier at end-of-sequence)', positiveInt, 128)
     .option('--temperature <t>', 'sampling temperature; 0 = greedy (the most likely token every step)', finiteNumber, 0)
