@@ -12,7 +12,7 @@
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { specFromConfig } from '../arch/registry.js';
-import { UserError } from '../errors.js';
+import { FileError, UserError } from '../errors.js';
 import { GGUF_DTYPES, type GgufDtype, type GgufExportSummary, checkGgufExportable, checkGgufTarget, exportHfToGguf } from '../export/gguf/hf-to-gguf.js';
 import { type OnnxExportSummary, checkOnnxExportable, exportHfToOnnx } from '../export/onnx/hf-to-onnx.js';
 import { ONNX_DTYPES, type OnnxDtype } from '../export/onnx/weights.js';
@@ -99,7 +99,7 @@ export async function checkPruneExports(exports: PruneExports, request: PruneReq
  * refusals found before pruning, then pruneAndExport. `exported` is set when --export is given.
  */
 export async function pruneWithExports(
-  flags: { export?: string; exportDtype?: string; json?: boolean },
+  flags: { export?: string; exportDtype?: string },
   request: PruneRequest,
   progress: PruneProgress | undefined,
 ): Promise<PruneOutcome & { exported?: ExportedFiles }> {
@@ -162,7 +162,7 @@ async function moveAllIntoPlace(moves: readonly [string, string][], force: boole
       const existing = await fs.stat(to).catch(() => undefined);
       let aside: string | undefined;
       if (existing?.isFile() || (existing?.isDirectory() && (force || (await fs.readdir(to)).length > 0))) {
-        if (!force) throw new UserError(`${to}: appeared while pruning (use --force to replace it)`);
+        if (!force) throw new FileError(to, 'appeared while pruning (use --force to replace it)');
         aside = tempSibling(path.resolve(to));
         await fs.rename(to, aside);
       } else if (existing) {
