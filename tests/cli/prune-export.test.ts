@@ -5,14 +5,17 @@
  *  - what a format cannot hold (per-layer widths from --skip-layers or --allocation global in
  *    GGUF, a family GGUF has no graph for) and an occupied export target are refused in one line,
  *    exit 1, with nothing written;
- *  - --force replaces all three outputs.
+ *  - --force replaces all three outputs;
+ *  - stopped while writing the GGUF (the pruned folder already complete), nothing is left.
  */
 import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
 import { mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { test } from 'node:test';
+import { STEP_DELAY_ENV } from '../../src/interrupt.js';
 import { runCli } from '../helpers/cli.js';
-import { fixtureDir } from '../helpers/python.js';
+import { REPO_ROOT, fixtureDir } from '../helpers/python.js';
 import { hashFolder, tempDir } from '../export/helpers.js';
 
 const dir = await tempDir();
@@ -89,4 +92,31 @@ test('an occupied export target or a bad --export list is refused before pruning
   await assertRefused('bad', ['--export', 'gguf,safetensors'], /'safetensors' is not an export format/);
   await assertRefused('bad', ['--export', 'gguf', '--export-dtype', 'fp16'], /fp16 is a dtype for onnx, but --export gguf writes no onnx/);
   await assertRefused('bad', ['--export-dtype', 'f16'], /--export-dtype needs --export/);
+});
+
+/** Runs the CLI with the interruption test hook and sends SIGINT at the first step matching `at`; resolves to the exit code and stderr. */
+function interruptAt(args: string[], at: RegExp): Promise<{ code: number | null; stderr: string }> {
+  const env = { ...process.env, [STEP_DELAY_ENV]: '20' };
+  const child = spawn(process.execPath, ['--import', 'tsx', path.join(REPO_ROOT, 'src', 'cli', 'bin.ts'), ...args], { cwd: REPO_ROOT, env, stdio: ['ignore', 'ignore', 'pipe'] });
+  let stderr = '';
+  let signalled = false;
+  child.stderr.on('data', (chunk: Buffer) => {
+    stderr += chunk.toString();
+    if (!signalled && stderr.split('\n').some((line) => line.startsWith('amp-prune: test: step ') && at.test(line))) {
+      signalled = true;
+      child.kill('SIGINT');
+    }
+  });
+  return new Promise((resolve, reject) => {
+    child.on('error', reject);
+    child.on('close', (code) => (signalled ? resolve({ code, stderr }) : reject(new Error(`finished before step ${at}:\n${stderr}`))));
+  });
+}
+
+test('stopped while writing the GGUF, after the pruned folder is complete: no output at all', async () => {
+  const before = await readdir(dir);
+  const run = await interruptAt([...PRUNE, '--recover', 'none', '--out', path.join(dir, 'stopped'), '--export', 'onnx,gguf'], /step write blk\.1\./);
+  assert.equal(run.code, 130, run.stderr);
+  assert.match(run.stderr, /step write model\.layers\.1\./, 'the pruned folder was written first');
+  assert.deepEqual(await readdir(dir), before, 'no folder, file or staging folder left');
 });
