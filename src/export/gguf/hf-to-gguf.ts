@@ -68,7 +68,7 @@ function checkExportable(spec: ArchSpec, config: Json, configPath: string): Gguf
   // architecture sizes every layer from layer 0 (node-llama-cpp 3.21.1 refuses such a file:
   // "check_tensor_dims: tensor 'blk.1.ffn_gate.weight' has wrong shape"), so none is written.
   if (config[LAYER_WIDTHS_KEY] !== undefined && config[LAYER_WIDTHS_KEY] !== null) {
-    throw new FileError(configPath, `${LAYER_WIDTHS_KEY} gives per-layer widths, which GGUF export does not write (llama.cpp's llama graph takes one head count and FFN width for all layers); prune with --allocation uniform`);
+    throw new FileError(configPath, `${LAYER_WIDTHS_KEY} gives per-layer widths, which GGUF export does not write (llama.cpp's llama graph takes one head count and FFN width for all layers); prune with the same widths in every layer (--allocation uniform, no --skip-layers)`);
   }
   // llama.cpp's llama graph adds a bias after every projection it finds one for (q/k/v, o,
   // gate/up/down), so those pass; anything else (q/k norms, fused rows) it would drop silently.
