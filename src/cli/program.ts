@@ -110,7 +110,7 @@ export function buildProgram(): Command {
       '--export <formats>',
       'also write the pruned model for other runtimes, as `amp-prune export` would from --out: gguf -> OUT.gguf, onnx -> OUT-onnx/ (comma-separated: gguf,onnx). The folder and the exports appear together or not at all; a format\'s refusal (e.g. GGUF and per-layer widths) is reported before pruning starts',
     )
-    .option('--export-dtype <types>', "each export's --dtype, comma-separated in `export`'s names: f32, f16, q8_0, q4_0 (gguf); fp32, fp16, q8 (onnx) (default f32 / fp32)")
+    .option('--export-dtype <types>', "each export's --dtype, comma-separated in `export`'s names: f32, f16, q8_0, q4_0 (gguf); fp32, fp16, q8, q4 (onnx) (default f32 / fp32)")
     .action(async (opts) => {
       const { pruneCommand } = await import('./commands/prune.js');
       await pruneCommand(opts, program.opts<GlobalOptions>());
