@@ -6,7 +6,7 @@ import { TASKS } from '../eval/registry.js';
 import { BUILTIN_MODELS } from '../models/registry.js';
 import { RECOVERY_METHODS } from '../recover/registry.js';
 import { METHODS } from '../score/registry.js';
-import { alignment, existingPath, finiteNumber, layerList, nonNegativeInt, positiveInt, positiveNumber, ratio, registryListHelp, registryOption } from './options.js';
+import { alignment, dropoutProbability, existingPath, finiteNumber, layerList, nonNegativeInt, positiveInt, positiveNumber, ratio, registryListHelp, registryOption } from './options.js';
 
 const MODEL_NAMES = BUILTIN_MODELS.map((m) => m.name).join(', ');
 
@@ -124,6 +124,7 @@ export function buildProgram(): Command {
     .option('--tokens <n>', 'train on about this many tokens instead of --steps', positiveInt)
     .option('--lora-rank <r>', 'LoRA rank', positiveInt, 8)
     .option('--lora-alpha <a>', 'LoRA alpha (scale alpha / rank)', positiveNumber, 16)
+    .option('--lora-dropout <p>', "peft's lora_dropout: dropout on each adapter's input while training, masks from --seed (the merge ignores it)", dropoutProbability, 0)
     .option('--targets <list>', 'projections to adapt', 'q,k,v,o,gate,up,down')
     .option('--lr <f>', 'peak learning rate', positiveNumber, 3e-4)
     .option('--warmup <n>', 'optimizer steps of linear warmup', nonNegativeInt, 0)

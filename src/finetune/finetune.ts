@@ -116,6 +116,8 @@ export async function finetune(req: FinetuneRequest): Promise<FinetuneSummary> {
     temperature: req.temperature,
     ceMix: req.ceMix,
     lora: { rank: req.lora.rank, alpha: req.lora.alpha, targets: [...req.lora.targets] },
+    // only when set, so checkpoints saved before dropout existed still resume
+    ...(req.lora.dropout ? { loraDropout: req.lora.dropout } : {}),
     optimizer: { lr: req.lr, warmup: req.warmup, schedule: req.schedule, weightDecay: req.weightDecay, gradClip: req.gradClip },
     batchTokens: req.batchTokens,
     seqLen: req.seqLen,
@@ -139,7 +141,7 @@ export async function finetune(req: FinetuneRequest): Promise<FinetuneSummary> {
   req.onStart?.(steps, progress.step);
   try {
     while (progress.step < steps) {
-      const result = await trainer.step(sampler.nextStep(), tokenizer.padId ?? 0);
+      const result = await trainer.step(sampler.nextStep(), tokenizer.padId ?? 0, req.seed);
       progress = { step: progress.step + 1, tokens: progress.tokens + result.tokens, labelled: progress.labelled + result.labelled, curve: [...progress.curve, result.loss] };
       req.onStep?.(result, progress.step);
       if (progress.step < steps && req.shouldStop?.()) {
@@ -160,7 +162,7 @@ export async function finetune(req: FinetuneRequest): Promise<FinetuneSummary> {
       data: { source: data.source, format: data.format, sha256: data.sha256, records: data.records, sequences: data.examples.length },
       teacher: req.teacher ? { model: req.teacher, temperature: req.temperature, ceMix: req.ceMix } : null,
       loss: req.teacher ? 'kd' : 'ce',
-      lora: { rank: req.lora.rank, alpha: req.lora.alpha, targets: [...req.lora.targets] },
+      lora: { rank: req.lora.rank, alpha: req.lora.alpha, dropout: req.lora.dropout ?? 0, targets: [...req.lora.targets] },
       optimizer: { name: 'adamw', lr: req.lr, warmup: req.warmup, schedule: req.schedule, weightDecay: req.weightDecay, gradClip: req.gradClip },
       batchTokens: req.batchTokens,
       seqLen: req.seqLen,

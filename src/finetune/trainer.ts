@@ -6,6 +6,7 @@
 import { padBatch } from '../engine/batch.js';
 import { AdamW, ADAMW_DEFAULTS, clipGradNorm } from './adamw.js';
 import type { AdamWState } from './adamw.js';
+import { mixSeed } from './dropout.js';
 import type { GradientEngine } from './gradients.js';
 import { zeroGrads } from './gradients.js';
 import type { LoraState } from './lora.js';
@@ -71,7 +72,8 @@ export class Trainer {
     return this.optimizer.state.step;
   }
 
-  async step(microBatches: readonly (readonly TrainingExample[])[], padId = 0): Promise<StepResult> {
+  /** `seed` keys LoRA dropout's masks together with the step and micro-batch index, so a resumed run draws the same ones. */
+  async step(microBatches: readonly (readonly TrainingExample[])[], padId = 0, seed = 0): Promise<StepResult> {
     const batches = microBatches.map((examples) => {
       const tokens = padBatch(examples.map((e) => e.ids), padId);
       const labelled = new Uint8Array(tokens.ids.length);
@@ -83,7 +85,7 @@ export class Trainer {
     const grads = zeroGrads(this.lora);
     let loss = 0;
     if (labelledTotal > 0) {
-      for (const b of batches) loss += await this.engine.accumulate(b.tokens, nextTokenTargets(b.tokens, b.labelled, 1 / labelledTotal), grads);
+      for (const [m, b] of batches.entries()) loss += await this.engine.accumulate(b.tokens, nextTokenTargets(b.tokens, b.labelled, 1 / labelledTotal), grads, mixSeed(seed, this.stepsDone, m));
     }
     const flat = grads.flatMap((layer) => layer.flatMap((g) => [g.a, g.b]));
     const gradNorm = this.opts.gradClip > 0 ? clipGradNorm(flat, this.opts.gradClip) : clipGradNorm(flat, Infinity);

@@ -18,6 +18,7 @@ export interface FinetuneFlags {
   tokens?: number;
   loraRank: number;
   loraAlpha: number;
+  loraDropout: number;
   targets: string;
   lr: number;
   warmup: number;
@@ -84,7 +85,7 @@ export async function finetuneCommand(flags: FinetuneFlags, global: GlobalOption
       teacher: flags.teacher,
       steps: flags.steps,
       tokens: flags.tokens,
-      lora: { rank: flags.loraRank, alpha: flags.loraAlpha, targets: parseTargets(flags.targets) },
+      lora: { rank: flags.loraRank, alpha: flags.loraAlpha, dropout: flags.loraDropout, targets: parseTargets(flags.targets) },
       lr: flags.lr,
       warmup: flags.warmup,
       schedule: flags.schedule as Schedule,
