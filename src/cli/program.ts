@@ -6,7 +6,8 @@ import { TASKS } from '../eval/registry.js';
 import { BUILTIN_MODELS } from '../models/registry.js';
 import { RECOVERY_METHODS } from '../recover/registry.js';
 import { METHODS } from '../score/registry.js';
-import { alignment, dropoutProbability, existingPath, finiteNumber, layerList, nonNegativeInt, positiveInt, positiveNumber, ratio, registryListHelp, registryOption } from './options.js';
+import { addTrainingOptions } from './finetune-options.js';
+import { alignment, existingPath, finiteNumber, layerList, nonNegativeInt, positiveInt, positiveNumber, ratio, registryListHelp, registryOption } from './options.js';
 
 const MODEL_NAMES = BUILTIN_MODELS.map((m) => m.name).join(', ');
 
@@ -111,29 +112,14 @@ export function buildProgram(): Command {
       await pruneCommand(opts, program.opts<GlobalOptions>());
     });
 
-  program
+  const finetuneCmd = program
     .command('finetune')
     .description('Recovery fine-tuning: LoRA on the projections (next-token loss, or distillation from --teacher), merged into a standard checkpoint.')
     .requiredOption('--model <dir>', 'model to fine-tune, usually a pruned one (never modified)')
     .requiredOption('--out <dir>', 'output folder: the adapters merged into the weights, in the input dtype (written atomically)')
-    .requiredOption('--data <file>', 'training text: Alpaca .json (the AMP authors\' prompt; loss on the response only), .jsonl (text field) or plain text', existingPath('file'))
-    .option('--teacher <dir>', 'distil from this model (e.g. the dense one): tau^2 * KL(teacher || student) on the logits')
-    .option('--temperature <t>', 'distillation temperature', positiveNumber, 1)
-    .option('--ce-mix <f>', 'with --teacher: weight of next-token cross-entropy mixed into the loss, in [0, 1]', finiteNumber, 0)
-    .option('--steps <n>', 'optimizer steps (default: one pass over the data, or --tokens)', positiveInt)
-    .option('--tokens <n>', 'train on about this many tokens instead of --steps', positiveInt)
-    .option('--lora-rank <r>', 'LoRA rank', positiveInt, 8)
-    .option('--lora-alpha <a>', 'LoRA alpha (scale alpha / rank)', positiveNumber, 16)
-    .option('--lora-dropout <p>', "peft's lora_dropout: dropout on each adapter's input while training, masks from --seed (the merge ignores it)", dropoutProbability, 0)
-    .option('--targets <list>', 'projections to adapt', 'q,k,v,o,gate,up,down')
-    .option('--lr <f>', 'peak learning rate', positiveNumber, 3e-4)
-    .option('--warmup <n>', 'optimizer steps of linear warmup', nonNegativeInt, 0)
-    .option('--schedule <name>', 'learning-rate schedule after warmup: cosine, linear or constant', 'cosine')
-    .option('--weight-decay <f>', 'AdamW decoupled weight decay', finiteNumber, 0)
-    .option('--grad-clip <f>', 'clip the global gradient norm to this (0 = off)', finiteNumber, 1)
-    .option('--batch-tokens <n>', 'tokens per optimizer step, accumulated over micro-batches', positiveInt, 2048)
-    .option('--seq-len <n>', 'longest training sequence, and the padded size of one micro-batch', positiveInt, 512)
-    .option('--seed <n>', 'seed for the adapters\' initialisation and the data order', nonNegativeInt, 0)
+    .requiredOption('--data <file>', 'training text: Alpaca .json (the AMP authors\' prompt; loss on the response only), .jsonl (text field) or plain text', existingPath('file'));
+  addTrainingOptions(finetuneCmd)
+    .option('--seed <n>', 'seed for the adapters\' initialisation, the data order and LoRA dropout', nonNegativeInt, 0)
     .option('--save-adapter <dir>', 'also write the adapters as a peft adapter folder (PeftModel.from_pretrained loads it on --model)')
     .option('--checkpoint-every <n>', 'save a resumable training checkpoint every N steps (SIGINT/SIGTERM always save one)', positiveInt)
     .option('--checkpoint-dir <dir>', 'where the training checkpoint goes (default: <out>.train-state; deleted once --out is written)')

@@ -12,8 +12,10 @@ import { FileError, UserError } from '../errors.js';
 import { StagedFolder } from '../export/staged-folder.js';
 import { loadTokenizer } from '../io/tokenizer.js';
 import { writePrunedCheckpoint } from '../prune/write-pass.js';
-import { loadTrainingData, StepSampler } from './data.js';
+import { loadTrainingData, splitHeldOut, StepSampler } from './data.js';
 import { GradientEngine } from './gradients.js';
+import { evalDue, HeldOutEval } from './held-out-eval.js';
+import type { EvalPoint } from './held-out-eval.js';
 import { initLora, mergedLayerWeights } from './lora.js';
 import type { LoraConfig } from './lora.js';
 import { loadModelWeights } from './model-weights.js';
@@ -22,7 +24,7 @@ import type { Schedule } from './schedule.js';
 import { loraParams, Trainer } from './trainer.js';
 import { loadTrainState, saveTrainState } from './train-state.js';
 import type { TrainProgress } from './train-state.js';
-import type { StepResult } from './trainer.js';
+import type { StepResult, TrainingExample } from './trainer.js';
 
 export interface FinetuneRequest {
   model: string;
@@ -54,11 +56,18 @@ export interface FinetuneRequest {
   checkpointDir?: string;
   /** Continue from the checkpoint in checkpointDir. */
   resume?: boolean;
+  /** Held-out loss and perplexity every N steps (and before the first and after the last). */
+  evalEvery?: number;
+  /** Held-out data for evalEvery (formats as `data`); default: the last sequences of `data` (splitHeldOut), not trained on. */
+  evalData?: string;
+  /** How the finetune record names the base model (default: `model`). */
+  baseName?: string;
   /** Polled after every step: true = save the checkpoint and stop (SIGINT / SIGTERM). */
   shouldStop?: () => boolean;
   session?: SessionOptions;
   onStart?: (steps: number, done: number) => void;
   onStep?: (result: StepResult, step: number) => void;
+  onEval?: (point: EvalPoint) => void;
 }
 
 export interface FinetuneSummary {
@@ -67,6 +76,7 @@ export interface FinetuneSummary {
   labelledTokens: number;
   lossFirst: number;
   lossLast: number;
+  evals: EvalPoint[];
   record: Record<string, unknown>;
 }
 
@@ -104,7 +114,19 @@ export async function finetune(req: FinetuneRequest): Promise<FinetuneSummary> {
   }
   const tokenizer = await loadTokenizer(req.model);
   const data = await loadTrainingData(req.data, tokenizer, req.seqLen);
-  const dataTokens = data.examples.reduce((n, e) => n + e.ids.length, 0);
+  let trainExamples = data.examples;
+  let evalSet: { examples: TrainingExample[]; data: Record<string, unknown> } | undefined;
+  if (req.evalEvery) {
+    if (req.evalData) {
+      const held = await loadTrainingData(req.evalData, tokenizer, req.seqLen);
+      evalSet = { examples: held.examples, data: { source: held.source, format: held.format, sha256: held.sha256, sequences: held.examples.length } };
+    } else {
+      const split = splitHeldOut(data);
+      trainExamples = split.train;
+      evalSet = { examples: split.heldOut, data: { heldOutOf: data.source, lastSequences: split.heldOut.length } };
+    }
+  }
+  const dataTokens = trainExamples.reduce((n, e) => n + e.ids.length, 0);
   const steps = req.steps ?? Math.max(1, Math.ceil((req.tokens ?? dataTokens) / req.batchTokens));
   const lora = initLora(spec, req.lora, req.seed);
 
@@ -123,6 +145,7 @@ export async function finetune(req: FinetuneRequest): Promise<FinetuneSummary> {
     seqLen: req.seqLen,
     seed: req.seed,
     steps,
+    ...(evalSet ? { eval: { every: req.evalEvery, data: evalSet.data } } : {}),
   };
   const params = loraParams(lora);
   let progress: TrainProgress = { step: 0, tokens: 0, labelled: 0, curve: [] };
@@ -135,15 +158,24 @@ export async function finetune(req: FinetuneRequest): Promise<FinetuneSummary> {
     session: req.session,
   });
   const trainer = new Trainer(engine, lora, { lr: req.lr, warmup: req.warmup, schedule: req.schedule, totalSteps: steps, weightDecay: req.weightDecay, gradClip: req.gradClip }, optimizerState);
-  const sampler = new StepSampler(data.examples, req.batchTokens, req.seqLen, req.seed);
+  const sampler = new StepSampler(trainExamples, req.batchTokens, req.seqLen, req.seed);
+  const heldOut = evalSet ? new HeldOutEval(engine, evalSet.examples, req.seqLen, tokenizer.padId ?? 0) : undefined;
+  const evaluate = async () => {
+    if (!heldOut) return;
+    const point = await heldOut.measure(progress.step, progress.tokens);
+    progress = { ...progress, evals: [...(progress.evals ?? []), point] };
+    req.onEval?.(point);
+  };
   for (let s = 0; s < progress.step; s++) sampler.nextStep(); // the seeded order, replayed up to where the run stopped
   const save = () => saveTrainState(checkpointDir, { fingerprint, progress, params, optimizer: trainer.optimizer.state });
   req.onStart?.(steps, progress.step);
   try {
+    if (progress.step === 0) await evaluate();
     while (progress.step < steps) {
       const result = await trainer.step(sampler.nextStep(), tokenizer.padId ?? 0, req.seed);
-      progress = { step: progress.step + 1, tokens: progress.tokens + result.tokens, labelled: progress.labelled + result.labelled, curve: [...progress.curve, result.loss] };
+      progress = { ...progress, step: progress.step + 1, tokens: progress.tokens + result.tokens, labelled: progress.labelled + result.labelled, curve: [...progress.curve, result.loss] };
       req.onStep?.(result, progress.step);
+      if (req.evalEvery && evalDue(progress.step, steps, req.evalEvery)) await evaluate();
       if (progress.step < steps && req.shouldStop?.()) {
         await save();
         throw new TrainingInterrupted(progress.step, steps, checkpointDir);
@@ -154,12 +186,13 @@ export async function finetune(req: FinetuneRequest): Promise<FinetuneSummary> {
     await engine.close();
   }
   const { curve, tokens, labelled } = progress;
+  const evals = progress.evals ?? [];
 
   const record = {
     ...(await readRecord(req.model)),
     finetune: {
-      base: req.model,
-      data: { source: data.source, format: data.format, sha256: data.sha256, records: data.records, sequences: data.examples.length },
+      base: req.baseName ?? req.model,
+      data: { source: data.source, format: data.format, sha256: data.sha256, records: data.records, sequences: trainExamples.length },
       teacher: req.teacher ? { model: req.teacher, temperature: req.temperature, ceMix: req.ceMix } : null,
       loss: req.teacher ? 'kd' : 'ce',
       lora: { rank: req.lora.rank, alpha: req.lora.alpha, dropout: req.lora.dropout ?? 0, targets: [...req.lora.targets] },
@@ -171,6 +204,7 @@ export async function finetune(req: FinetuneRequest): Promise<FinetuneSummary> {
       tokens,
       labelledTokens: labelled,
       lossCurve: curve,
+      ...(evalSet ? { eval: { every: req.evalEvery, data: evalSet.data, labelledTokens: heldOut!.labelled, points: evals } } : {}),
     },
   };
 
@@ -204,5 +238,5 @@ export async function finetune(req: FinetuneRequest): Promise<FinetuneSummary> {
     await checkpoint.store.close();
   }
   await rm(checkpointDir, { recursive: true, force: true }); // the output holds everything now
-  return { steps, tokens, labelledTokens: labelled, lossFirst: curve[0], lossLast: curve[curve.length - 1], record };
+  return { steps, tokens, labelledTokens: labelled, lossFirst: curve[0], lossLast: curve[curve.length - 1], evals, record };
 }

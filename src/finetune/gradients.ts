@@ -124,6 +124,45 @@ export class GradientEngine {
     return this.loss;
   }
 
+  /** Cross-entropy alone, without gradients: what held-out evaluation reads. */
+  private evalSession(): Promise<OrtSession> {
+    this.evalLoss ??= OrtSession.create(buildLossGraph(this.student.spec, { temperature: 1, ceMix: 0, gradient: false }), this.opts.session);
+    return this.evalLoss;
+  }
+
+  /** The head weights (final norm, lm_head) of `model` as the loss graphs' feeds. */
+  private headFeeds(model: ModelWeights, role: 'student' | 'teacher'): Record<string, FeedTensor> {
+    const shapes = new Map(model.spec.globalWeights().map((w) => [w.name, w.shape]));
+    return Object.fromEntries(headWeights(model.spec).map((n) => [headInputName(role, n), { type: 'float32', data: model.globals.get(n)!, dims: shapes.get(n)! } as FeedTensor]));
+  }
+
+  /**
+   * Σ_n w_n·CE_n of the student with the adapters merged, forward only (no dropout, no teacher,
+   * nothing kept for a backward): held-out loss as the merged checkpoint will score it.
+   */
+  async evaluate(tokens: TokenBatch, targets: LossTargets): Promise<number> {
+    const { spec } = this.student;
+    const merged = this.student.layers.map((w, i) => mergedLayerWeights(w, this.lora.layers[i], this.lora.config));
+    const last = await this.forward(this.student, this.runner, tokens, (i) => merged[i]);
+    const session = await this.evalSession();
+    const heads = this.headFeeds(this.student, 'student');
+    const N = tokens.batch * tokens.seqLen;
+    const d = spec.hidden;
+    const chunk = this.opts.chunkTokens ?? DEFAULT_CHUNK;
+    let lossSum = 0;
+    for (let start = 0; start < N; start += chunk) {
+      const end = Math.min(N, start + chunk);
+      const out = await session.run({
+        ...heads,
+        hidden: { type: 'float32', data: last.subarray(start * d, end * d), dims: [end - start, d] },
+        targets: { type: 'int64', data: BigInt64Array.from(targets.ids.subarray(start, end), (t) => BigInt(Math.max(t, 0))), dims: [end - start] },
+        token_weight: { type: 'float32', data: targets.weight.subarray(start, end), dims: [end - start] },
+      });
+      lossSum += out.loss.data[0];
+    }
+    return lossSum;
+  }
+
   /** Last hidden state of `model` on the batch, and (when asked) every layer's input. */
   private async forward(model: ModelWeights, runner: LayerRunner, tokens: TokenBatch, layerWeights: (i: number) => Map<LayerWeightName, Float32Array>, keep?: Float32Array[]): Promise<Float32Array> {
     const batch = new PreparedBatch(model.spec, tokens);
@@ -155,13 +194,7 @@ export class GradientEngine {
     let grad: Float32Array = new Float32Array(N * d);
     let lossSum = 0;
     const lossSession = await this.lossSession();
-    const heads: Record<string, FeedTensor> = {};
-    const addHeads = (model: ModelWeights, role: 'student' | 'teacher') => {
-      const shapes = new Map(model.spec.globalWeights().map((w) => [w.name, w.shape]));
-      for (const n of headWeights(model.spec)) heads[headInputName(role, n)] = { type: 'float32', data: model.globals.get(n)!, dims: shapes.get(n)! };
-    };
-    addHeads(this.student, 'student');
-    if (teacher) addHeads(teacher, 'teacher');
+    const heads = { ...this.headFeeds(this.student, 'student'), ...(teacher ? this.headFeeds(teacher, 'teacher') : {}) };
     const chunk = this.opts.chunkTokens ?? DEFAULT_CHUNK;
     for (let start = 0; start < N; start += chunk) {
       const end = Math.min(N, start + chunk);

@@ -1,0 +1,47 @@
+/**
+ * Held-out loss during training (--eval-every): next-token cross-entropy of the student with its
+ * adapters merged, over every labelled token of the held-out sequences, on the engine's forward
+ * alone. Whatever the training loss (CE or distillation), this is the CE the merged checkpoint
+ * would score, so the points of a KD run and a CE run compare.
+ */
+import { microBatches } from './data.js';
+import type { GradientEngine } from './gradients.js';
+import { labelledCount, nextTokenTargets } from './targets.js';
+import { paddedExamples } from './trainer.js';
+import type { TrainingExample } from './trainer.js';
+
+export interface EvalPoint {
+  /** Optimizer steps done (0 = before training). */
+  step: number;
+  /** Training tokens seen so far. */
+  tokens: number;
+  /** Mean CE per held-out labelled token (nats) and its exp. */
+  loss: number;
+  ppl: number;
+}
+
+export class HeldOutEval {
+  private readonly batches: ReturnType<typeof paddedExamples>[];
+  /** Tokens the loss averages over. */
+  readonly labelled: number;
+
+  constructor(
+    private readonly engine: GradientEngine,
+    readonly examples: readonly TrainingExample[],
+    microTokens: number,
+    padId: number,
+  ) {
+    this.batches = microBatches(examples, microTokens).map((mb) => paddedExamples(mb, padId));
+    this.labelled = this.batches.reduce((n, b) => n + labelledCount(b.tokens, b.labelled), 0);
+  }
+
+  async measure(step: number, tokens: number): Promise<EvalPoint> {
+    let sum = 0;
+    for (const b of this.batches) sum += await this.engine.evaluate(b.tokens, nextTokenTargets(b.tokens, b.labelled, 1));
+    const loss = sum / this.labelled;
+    return { step, tokens, loss, ppl: Math.exp(loss) };
+  }
+}
+
+/** Whether a point is due after `step` of `steps`: every `every` steps, and at the end. */
+export const evalDue = (step: number, steps: number, every: number): boolean => step % every === 0 || step === steps;
