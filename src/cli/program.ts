@@ -58,7 +58,7 @@ export function buildProgram(): Command {
       await logitsCommand(model, opts, program.opts<GlobalOptions>());
     });
 
-  program
+  const pruneCmd = program
     .command('prune')
     .description('Remove attention heads and MLP neurons (AMP by default) and write a smaller checkpoint.')
     .requiredOption('--model <dir>', `input Hugging Face model folder (never modified), .gguf file, or built-in model name (${MODEL_NAMES})`)
@@ -107,6 +107,12 @@ export function buildProgram(): Command {
     .option('--dry-run', 'print the plan from config.json alone (no weights read, nothing written)')
     .option('--force', 'replace an existing non-empty --out')
     .option('--json', 'print a JSON summary for scripts')
+    .option(
+      '--finetune <data>',
+      "then fine-tune the pruned model on this training data as `amp-prune finetune` does (LoRA, merged; Alpaca .json, .jsonl or text), with the --finetune-* options below (finetune's options, same meanings and defaults; --seed seeds both stages), and write only the fine-tuned model to --out. The pruned model lives in a temporary folder next to --out, deleted at the end, on failure and on Ctrl-C. Not resumable and no adapter folder: for those, run prune and finetune separately (same result for the same seed)",
+      existingPath('file'),
+    );
+  addTrainingOptions(pruneCmd, 'finetune-', 'with --finetune: ')
     .action(async (opts) => {
       const { pruneCommand } = await import('./commands/prune.js');
       await pruneCommand(opts, program.opts<GlobalOptions>());

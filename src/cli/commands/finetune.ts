@@ -91,17 +91,20 @@ export function finetuneRequest(flags: FinetuneFlags, global: GlobalOptions, pre
 }
 
 /**
- * Runs the request with the progress bar. The first SIGINT/SIGTERM stops after the current step
- * and saves a resumable checkpoint; a second one ends the process at once (nothing is written to
- * the output either way).
+ * Runs the request with the progress bar. Resumable (the default): the first SIGINT/SIGTERM stops
+ * after the current step and saves the training state; a second one ends the process at once.
+ * Not resumable: a signal interrupts as in any other command (nothing saved). The output is
+ * written only by a finished run either way.
  */
-export async function runFinetune(request: FinetuneRequest): Promise<FinetuneSummary> {
+export async function runFinetune(request: FinetuneRequest, { resumable = true } = {}): Promise<FinetuneSummary> {
   const bar = trainingBar();
   let stopRequested = false;
-  const undefer = deferInterrupts((signal) => {
-    stopRequested = true;
-    process.stderr.write(`\n${signal}: stopping after this step and saving the training state\n`);
-  });
+  const undefer = resumable
+    ? deferInterrupts((signal) => {
+        stopRequested = true;
+        process.stderr.write(`\n${signal}: stopping after this step and saving the training state\n`);
+      })
+    : () => {};
   try {
     return await finetune({
       ...request,

@@ -34,6 +34,8 @@ export interface PruneFlags {
   dryRun?: boolean;
   force?: boolean;
   json?: boolean;
+  /** Training data: fine-tune after pruning (the --finetune-* options hold the rest). */
+  finetune?: string;
 }
 
 function oneOf<T extends string>(flag: string, value: string, allowed: readonly T[]): T {
@@ -42,8 +44,24 @@ function oneOf<T extends string>(flag: string, value: string, allowed: readonly 
 }
 
 export async function pruneCommand(flags: PruneFlags, global: GlobalOptions): Promise<void> {
+  if (flags.finetune !== undefined) {
+    const { pruneThenFinetune } = await import('./prune-finetune.js');
+    await pruneThenFinetune(flags, global);
+    return;
+  }
+  const outcome = await runPrune(flags, global);
+  for (const w of outcome.warnings) console.error(`amp-prune: warning: ${w}`);
+  if (flags.json) {
+    console.log(JSON.stringify(jsonSummary(flags, outcome), null, 2));
+    return;
+  }
+  printSummary(flags, outcome);
+}
+
+/** prune() on the flags, with progress bars unless --json. */
+export async function runPrune(flags: PruneFlags, global: GlobalOptions): Promise<PruneOutcome> {
   await prepareModel(flags.model); // fetch / convert with progress bars; prune() then finds the cached folder
-  const outcome = await prune(
+  return prune(
     {
       model: flags.model,
       out: flags.out,
@@ -71,15 +89,9 @@ export async function pruneCommand(flags: PruneFlags, global: GlobalOptions): Pr
     },
     flags.json ? undefined : terminalProgress(),
   );
-  for (const w of outcome.warnings) console.error(`amp-prune: warning: ${w}`);
-  if (flags.json) {
-    console.log(JSON.stringify(jsonSummary(flags, outcome), null, 2));
-    return;
-  }
-  printSummary(flags, outcome);
 }
 
-function jsonSummary(flags: PruneFlags, o: PruneOutcome) {
+export function jsonSummary(flags: PruneFlags, o: PruneOutcome) {
   return {
     dryRun: flags.dryRun ?? false,
     out: flags.dryRun ? null : flags.out,
@@ -110,7 +122,7 @@ function widthRuns(shapes: LayerShape[]): string[] {
   return lines;
 }
 
-function printSummary(flags: PruneFlags, o: PruneOutcome): void {
+export function printSummary(flags: PruneFlags, o: PruneOutcome, heading?: string): void {
   const { before, after, achievedRatio, shapes } = o.summary;
   const rows: [string, number, number][] = [
     ['attention', before.attention, after.attention],
@@ -120,7 +132,7 @@ function printSummary(flags: PruneFlags, o: PruneOutcome): void {
     ['lm_head', before.lmHead, after.lmHead],
     ['total', before.total, after.total],
   ];
-  console.log(flags.dryRun ? 'Plan (dry run: nothing written)' : `Pruned model written to ${flags.out}`);
+  console.log(heading ?? (flags.dryRun ? 'Plan (dry run: nothing written)' : `Pruned model written to ${flags.out}`));
   console.log(`  method ${flags.method}, allocation ${flags.allocation}, ratio asked ${pct(o.ratioAsked)}, achieved ${pct(achievedRatio)}`);
   console.log(`\n  ${'parameters'.padEnd(12)} ${'before'.padStart(15)} ${'after'.padStart(15)}`);
   for (const [name, b, a] of rows) console.log(`  ${name.padEnd(12)} ${fmt(b).padStart(15)} ${fmt(a).padStart(15)}`);
