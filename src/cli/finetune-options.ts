@@ -75,10 +75,10 @@ export interface TrainingFlags {
 const camel = (kebab: string) => kebab.replace(/-([a-z])/g, (_, c: string) => c.toUpperCase());
 
 /** Adds the training options to `command`, each named `--<prefix><name>`. */
-export function addTrainingOptions(command: Command, prefix = '', note = ''): Command {
+export function addTrainingOptions(command: Command, prefix = ''): Command {
   for (const o of TRAINING_OPTIONS) {
     const description = o.description.replace(/\{([a-z-]+)\}/g, (_, name: string) => trainingFlagName(name, prefix));
-    const option = new Option(`--${prefix}${o.name} ${o.value}`, `${note}${description}`);
+    const option = new Option(`--${prefix}${o.name} ${o.value}`, description);
     if (o.parse) option.argParser(o.parse);
     if (o.choices) option.choices([...o.choices]);
     if (o.default !== undefined) option.default(o.default);
@@ -90,6 +90,11 @@ export function addTrainingOptions(command: Command, prefix = '', note = ''): Co
 /** The training options of a parsed command, under their unprefixed names. */
 export function trainingFlags(opts: Record<string, unknown>, prefix = ''): TrainingFlags {
   return Object.fromEntries(TRAINING_OPTIONS.map((o) => [camel(o.name), opts[camel(`${prefix}${o.name}`)]])) as unknown as TrainingFlags;
+}
+
+/** The prefixed training flags given on the command line (not defaults), as typed. */
+export function trainingFlagsGiven(command: Command, prefix: string): string[] {
+  return TRAINING_OPTIONS.filter((o) => command.getOptionValueSource(camel(`${prefix}${o.name}`)) === 'cli').map((o) => trainingFlagName(o.name, prefix));
 }
 
 /** The flag a user typed for a shared option (for messages): --lr or --finetune-lr. */

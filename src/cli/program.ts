@@ -6,7 +6,8 @@ import { TASKS } from '../eval/registry.js';
 import { BUILTIN_MODELS } from '../models/registry.js';
 import { RECOVERY_METHODS } from '../recover/registry.js';
 import { METHODS } from '../score/registry.js';
-import { addTrainingOptions } from './finetune-options.js';
+import { UserError } from '../errors.js';
+import { addTrainingOptions, trainingFlagsGiven } from './finetune-options.js';
 import { alignment, existingPath, finiteNumber, layerList, nonNegativeInt, positiveInt, positiveNumber, ratio, registryListHelp, registryOption } from './options.js';
 
 const MODEL_NAMES = BUILTIN_MODELS.map((m) => m.name).join(', ');
@@ -112,8 +113,10 @@ export function buildProgram(): Command {
       "then fine-tune the pruned model on this training data as `amp-prune finetune` does (LoRA, merged; Alpaca .json, .jsonl or text), with the --finetune-* options below (finetune's options, same meanings and defaults; --seed seeds both stages), and write only the fine-tuned model to --out. The pruned model lives in a temporary folder next to --out, deleted at the end, on failure and on Ctrl-C. Not resumable and no adapter folder: for those, run prune and finetune separately (same result for the same seed)",
       existingPath('file'),
     );
-  addTrainingOptions(pruneCmd, 'finetune-', 'with --finetune: ')
-    .action(async (opts) => {
+  addTrainingOptions(pruneCmd, 'finetune-')
+    .action(async (opts, command: Command) => {
+      const stray = opts.finetune === undefined ? trainingFlagsGiven(command, 'finetune-') : [];
+      if (stray.length > 0) throw new UserError(`${stray.join(', ')}: fine-tuning options, used only with --finetune DATA`);
       const { pruneCommand } = await import('./commands/prune.js');
       await pruneCommand(opts, program.opts<GlobalOptions>());
     });

@@ -89,6 +89,10 @@ test('a failure after pruning writes nothing and removes the pruned folder; bad 
     assert.doesNotMatch(e.stdout + e.stderr, /Pruned/);
     assert.deepEqual(await readdir(dir), []);
   }
+  const stray = await runCli(['prune', '--model', await fixtureDir('llama-mha'), '--out', out, ...PRUNE, '--finetune-lr', '1e-3']);
+  assert.notEqual(stray.code, 0);
+  assert.match(stray.stderr, /--finetune-lr: fine-tuning options, used only with --finetune DATA/);
+  assert.deepEqual(await readdir(dir), []);
 });
 
 test('Ctrl-C during the fine-tuning stage: exit 130, nothing written, no temporary folder', async () => {
