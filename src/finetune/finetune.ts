@@ -77,6 +77,9 @@ export interface FinetuneSummary {
   lossFirst: number;
   lossLast: number;
   evals: EvalPoint[];
+  /** Wall seconds and real tokens of each optimizer step this run took (not in the record: outputs stay byte-identical). */
+  stepSeconds: number[];
+  stepTokens: number[];
   record: Record<string, unknown>;
 }
 
@@ -169,10 +172,15 @@ export async function finetune(req: FinetuneRequest): Promise<FinetuneSummary> {
   for (let s = 0; s < progress.step; s++) sampler.nextStep(); // the seeded order, replayed up to where the run stopped
   const save = () => saveTrainState(checkpointDir, { fingerprint, progress, params, optimizer: trainer.optimizer.state });
   req.onStart?.(steps, progress.step);
+  const stepSeconds: number[] = [];
+  const stepTokens: number[] = [];
   try {
     if (progress.step === 0) await evaluate();
     while (progress.step < steps) {
+      const started = performance.now();
       const result = await trainer.step(sampler.nextStep(), tokenizer.padId ?? 0, req.seed);
+      stepSeconds.push((performance.now() - started) / 1000);
+      stepTokens.push(result.tokens);
       progress = { ...progress, step: progress.step + 1, tokens: progress.tokens + result.tokens, labelled: progress.labelled + result.labelled, curve: [...progress.curve, result.loss] };
       req.onStep?.(result, progress.step);
       if (req.evalEvery && evalDue(progress.step, steps, req.evalEvery)) await evaluate();
@@ -238,5 +246,5 @@ export async function finetune(req: FinetuneRequest): Promise<FinetuneSummary> {
     await checkpoint.store.close();
   }
   await rm(checkpointDir, { recursive: true, force: true }); // the output holds everything now
-  return { steps, tokens, labelledTokens: labelled, lossFirst: curve[0], lossLast: curve[curve.length - 1], evals, record };
+  return { steps, tokens, labelledTokens: labelled, lossFirst: curve[0], lossLast: curve[curve.length - 1], evals, stepSeconds, stepTokens, record };
 }

@@ -121,8 +121,9 @@ export async function runFinetune(request: FinetuneRequest, { resumable = true }
 
 /** The --json summary of a run. */
 export function finetuneJson(request: FinetuneRequest, summary: FinetuneSummary) {
-  const { steps, tokens, labelledTokens, lossFirst, lossLast, evals } = summary;
-  return { out: request.out, adapter: request.adapterDir ?? null, steps, tokens, labelledTokens, lossFirst, lossLast, evals };
+  const { steps, tokens, labelledTokens, lossFirst, lossLast, evals, stepSeconds, stepTokens } = summary;
+  const trainSeconds = stepSeconds.reduce((a, b) => a + b, 0);
+  return { out: request.out, adapter: request.adapterDir ?? null, steps, tokens, labelledTokens, lossFirst, lossLast, evals, trainSeconds, stepSeconds, stepTokens };
 }
 
 /** The one-line summary of a run. */
