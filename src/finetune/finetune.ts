@@ -12,9 +12,9 @@ import { FileError, UserError } from '../errors.js';
 import { StagedFolder } from '../export/staged-folder.js';
 import { loadTokenizer } from '../io/tokenizer.js';
 import { writePrunedCheckpoint } from '../prune/write-pass.js';
-import { loadTrainingData, splitHeldOut, StepSampler } from './data.js';
+import { loadTrainingData, StepSampler } from './data.js';
 import { GradientEngine } from './gradients.js';
-import { evalDue, HeldOutEval } from './held-out-eval.js';
+import { evalDue, HeldOutEval, heldOutSet } from './held-out-eval.js';
 import type { EvalPoint } from './held-out-eval.js';
 import { initLora, mergedLayerWeights } from './lora.js';
 import type { LoraConfig } from './lora.js';
@@ -24,7 +24,7 @@ import type { Schedule } from './schedule.js';
 import { loraParams, Trainer } from './trainer.js';
 import { loadTrainState, saveTrainState } from './train-state.js';
 import type { TrainProgress } from './train-state.js';
-import type { StepResult, TrainingExample } from './trainer.js';
+import type { StepResult } from './trainer.js';
 
 export interface FinetuneRequest {
   model: string;
@@ -117,18 +117,8 @@ export async function finetune(req: FinetuneRequest): Promise<FinetuneSummary> {
   }
   const tokenizer = await loadTokenizer(req.model);
   const data = await loadTrainingData(req.data, tokenizer, req.seqLen);
-  let trainExamples = data.examples;
-  let evalSet: { examples: TrainingExample[]; data: Record<string, unknown> } | undefined;
-  if (req.evalEvery) {
-    if (req.evalData) {
-      const held = await loadTrainingData(req.evalData, tokenizer, req.seqLen);
-      evalSet = { examples: held.examples, data: { source: held.source, format: held.format, sha256: held.sha256, sequences: held.examples.length } };
-    } else {
-      const split = splitHeldOut(data);
-      trainExamples = split.train;
-      evalSet = { examples: split.heldOut, data: { heldOutOf: data.source, lastSequences: split.heldOut.length } };
-    }
-  }
+  const evalSet = req.evalEvery ? await heldOutSet(data, req.evalData, tokenizer, req.seqLen) : undefined;
+  const trainExamples = evalSet?.train ?? data.examples;
   const dataTokens = trainExamples.reduce((n, e) => n + e.ids.length, 0);
   const steps = req.steps ?? Math.max(1, Math.ceil((req.tokens ?? dataTokens) / req.batchTokens));
   const lora = initLora(spec, req.lora, req.seed);
@@ -148,7 +138,7 @@ export async function finetune(req: FinetuneRequest): Promise<FinetuneSummary> {
     seqLen: req.seqLen,
     seed: req.seed,
     steps,
-    ...(evalSet ? { eval: { every: req.evalEvery, data: evalSet.data } } : {}),
+    ...(evalSet ? { eval: { every: req.evalEvery, data: evalSet.describe } } : {}),
   };
   const params = loraParams(lora);
   let progress: TrainProgress = { step: 0, tokens: 0, labelled: 0, curve: [] };
@@ -162,7 +152,7 @@ export async function finetune(req: FinetuneRequest): Promise<FinetuneSummary> {
   });
   const trainer = new Trainer(engine, lora, { lr: req.lr, warmup: req.warmup, schedule: req.schedule, totalSteps: steps, weightDecay: req.weightDecay, gradClip: req.gradClip }, optimizerState);
   const sampler = new StepSampler(trainExamples, req.batchTokens, req.seqLen, req.seed);
-  const heldOut = evalSet ? new HeldOutEval(engine, evalSet.examples, req.seqLen, tokenizer.padId ?? 0) : undefined;
+  const heldOut = evalSet ? new HeldOutEval(engine, evalSet.heldOut, req.seqLen, tokenizer.padId ?? 0) : undefined;
   const evaluate = async () => {
     if (!heldOut) return;
     const point = await heldOut.measure(progress.step, progress.tokens);
@@ -212,7 +202,7 @@ export async function finetune(req: FinetuneRequest): Promise<FinetuneSummary> {
       tokens,
       labelledTokens: labelled,
       lossCurve: curve,
-      ...(evalSet ? { eval: { every: req.evalEvery, data: evalSet.data, labelledTokens: heldOut!.labelled, points: evals } } : {}),
+      ...(evalSet ? { eval: { every: req.evalEvery, data: evalSet.describe, labelledTokens: heldOut!.labelled, points: evals } } : {}),
     },
   };
 

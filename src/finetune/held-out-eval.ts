@@ -4,7 +4,8 @@
  * alone. Whatever the training loss (CE or distillation), this is the CE the merged checkpoint
  * would score, so the points of a KD run and a CE run compare.
  */
-import { microBatches } from './data.js';
+import { loadTrainingData, microBatches, splitHeldOut } from './data.js';
+import type { TokenizerWithEos, TrainingData } from './data.js';
 import type { GradientEngine } from './gradients.js';
 import { labelledCount, nextTokenTargets } from './targets.js';
 import { paddedExamples } from './trainer.js';
@@ -18,6 +19,19 @@ export interface EvalPoint {
   /** Mean CE per held-out labelled token (nats) and its exp. */
   loss: number;
   ppl: number;
+}
+
+/**
+ * The held-out sequences and what is left to train on: `evalFile`'s sequences (read as training
+ * data is), or the training data's last ones (splitHeldOut). `describe` goes into the record.
+ */
+export async function heldOutSet(data: TrainingData, evalFile: string | undefined, tokenizer: TokenizerWithEos, seqLen: number): Promise<{ train: TrainingExample[]; heldOut: TrainingExample[]; describe: Record<string, unknown> }> {
+  if (evalFile) {
+    const held = await loadTrainingData(evalFile, tokenizer, seqLen);
+    return { train: data.examples, heldOut: held.examples, describe: { source: held.source, format: held.format, sha256: held.sha256, sequences: held.examples.length } };
+  }
+  const { train, heldOut } = splitHeldOut(data);
+  return { train, heldOut, describe: { heldOutOf: data.source, lastSequences: heldOut.length } };
 }
 
 export class HeldOutEval {
