@@ -95,32 +95,41 @@ test('a failure after pruning writes nothing and removes the pruned folder; bad 
   assert.deepEqual(await readdir(dir), []);
 });
 
-test('Ctrl-C during the fine-tuning stage: exit 130, nothing written, no temporary folder', async () => {
-  const dir = await parent('interrupted');
-  const out = join(dir, 'tuned');
-  const args = ['--threads', '1', 'prune', '--model', await fixtureDir('llama-mha'), '--out', out, ...PRUNE, '--recover', 'none', '--finetune', train, '--finetune-steps', '50', '--finetune-batch-tokens', '200', '--finetune-seq-len', '96'];
-  const result = await new Promise<{ code: number | null; stderr: string; sawPruned: boolean }>((resolve) => {
+/** Runs the chained command slowed down and sends SIGINT once the temporary pruned folder is at `stage`. */
+function interruptAt(stage: 'pruning' | 'fine-tuning', dir: string, args: string[]): Promise<{ code: number | null; stderr: string; reached: boolean }> {
+  return new Promise((resolve) => {
     const child = spawn(process.execPath, ['--import', 'tsx', ENTRY, ...args], { cwd: REPO_ROOT, stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, AMP_PRUNE_TEST_STEP_DELAY_MS: '20' } });
     let stderr = '';
-    let sawPruned = false;
+    let reached = false;
     child.stderr.on('data', (b) => (stderr += b));
-    // the pruned model is in place (its config written) once the fine-tuning stage runs
+    // the folder exists from the start; its config.json appears once pruning is done and training runs
     const poll = setInterval(async () => {
       const names = await readdir(dir).catch(() => []);
-      const staged = names.find((n) => n.startsWith('.tuned.pruned-') && existsSync(join(dir, n, 'config.json')));
-      if (staged && !sawPruned) {
-        sawPruned = true;
+      const staged = names.find((n) => n.startsWith('.tuned.pruned-'));
+      if (!staged || reached) return;
+      const pruned = existsSync(join(dir, staged, 'config.json'));
+      if (stage === 'fine-tuning' ? pruned : !pruned) {
+        reached = true;
         clearInterval(poll);
-        setTimeout(() => child.kill('SIGINT'), 300);
+        setTimeout(() => child.kill('SIGINT'), stage === 'fine-tuning' ? 300 : 0);
       }
     }, 20);
     child.on('exit', (code) => {
       clearInterval(poll);
-      resolve({ code, stderr, sawPruned });
+      resolve({ code, stderr, reached });
     });
   });
-  assert.ok(result.sawPruned, 'the run reached the fine-tuning stage');
-  assert.equal(result.code, 130, result.stderr);
-  assert.match(result.stderr, /interrupted \(SIGINT\): nothing written/);
-  assert.deepEqual(await readdir(dir), []);
-});
+}
+
+for (const stage of ['pruning', 'fine-tuning'] as const) {
+  test(`Ctrl-C during the ${stage} stage: exit 130, nothing written, no temporary folder`, async () => {
+    const dir = await parent(`interrupted-${stage}`);
+    const out = join(dir, 'tuned');
+    const args = ['--threads', '1', 'prune', '--model', await fixtureDir('llama-mha'), '--out', out, ...PRUNE, '--recover', 'none', '--finetune', train, '--finetune-steps', '50', '--finetune-batch-tokens', '200', '--finetune-seq-len', '96'];
+    const result = await interruptAt(stage, dir, args);
+    assert.ok(result.reached, `the run reached the ${stage} stage`);
+    assert.equal(result.code, 130, result.stderr);
+    assert.match(result.stderr, /interrupted \(SIGINT\): nothing written/);
+    assert.deepEqual(await readdir(dir), []);
+  });
+}
