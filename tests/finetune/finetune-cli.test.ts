@@ -149,6 +149,10 @@ test('--lora-dropout: same seed, same bytes; 0 is the no-dropout run; recorded i
   assert.equal(record.finetune.lora.dropout, 0.2);
   const adapterConfig = JSON.parse(await readFile(join(scratch, 'drop-a-adapter', 'adapter_config.json'), 'utf8'));
   assert.equal(adapterConfig.lora_dropout, 0.2);
+  // peft loads the adapter with its dropout, and its merge (which ignores dropout) is our output
+  const check = await py(['merge-check', '--base', dir, '--adapter', join(scratch, 'drop-a-adapter'), '--merged', a.out, '--ids', JSON.stringify([[1, 50, 60, 70, 80]])]);
+  assert.ok(check.lora_b_norm > 1e-3);
+  assert.ok(check.max_weight_diff <= 1e-6, `weights differ from merge_and_unload by ${check.max_weight_diff}`);
   const refused = await runCli([...common, '--out', join(scratch, 'never-drop'), '--lora-dropout', '1']);
   assert.notEqual(refused.code, 0);
   assert.match(refused.stderr, /--lora-dropout.*probability in \[0, 1\)/);
