@@ -35,17 +35,24 @@ function trainingBar() {
   );
   let started = 0;
   let tokens = 0;
+  // training tokens/s leaves out held-out evaluation: the time from the last step to a point
+  let lastEvent = 0;
+  let evalSeconds = 0;
   return {
     start(total: number, done: number) {
-      started = performance.now();
+      started = lastEvent = performance.now();
       bar.start(total, done, { loss: '-', tps: '-', ppl: '-' });
     },
     step(loss: number, stepTokens: number) {
       tokens += stepTokens;
-      const seconds = (performance.now() - started) / 1000;
+      lastEvent = performance.now();
+      const seconds = (lastEvent - started) / 1000 - evalSeconds;
       bar.increment(1, { loss: loss.toFixed(4), tps: (tokens / seconds).toFixed(0) });
     },
     evaluated(p: EvalPoint) {
+      const now = performance.now();
+      evalSeconds += (now - lastEvent) / 1000;
+      lastEvent = now;
       bar.update({ ppl: p.ppl.toFixed(2) });
     },
     stop() {
