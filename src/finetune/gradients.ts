@@ -11,7 +11,7 @@ import { PreparedBatch } from '../engine/prepared-batch.js';
 import { OrtSession } from '../engine/session.js';
 import type { FeedTensor, SessionOptions } from '../engine/session.js';
 import { buildLayerBackwardGraph, buildLayerDropoutForwardGraph, loraGradName, loraInputName, loraMaskName } from './backward-graph.js';
-import { adapterMask } from './dropout.js';
+import { adapterKeepBits, expandKeepBits } from './dropout.js';
 import { loraScale, mergedLayerWeights } from './lora.js';
 import type { LoraState } from './lora.js';
 import { buildLossGraph, headInputName, headWeights } from './loss-graph.js';
@@ -86,8 +86,14 @@ export class GradientEngine {
     return s;
   }
 
-  /** Feeds of layer i's training graphs: weights (merged unless dropout), adapters, and dropout masks for the noise key. */
-  private layerFeeds(i: number, tokens: TokenBatch, batch: PreparedBatch, hidden: Float32Array, weights: Map<LayerWeightName, Float32Array>, noiseKey: number): Record<string, FeedTensor> {
+  /** Every adapter's dropout keep-bits for the micro-batch, per layer (adapterKeepBits). */
+  private drawKeepBits(tokens: TokenBatch, noiseKey: number): Uint32Array[][] {
+    const rows = tokens.batch * tokens.seqLen;
+    return this.lora.layers.map((layer, i) => layer.map((ad, j) => adapterKeepBits(this.dropout, noiseKey, i, j, rows * ad.inFeatures)));
+  }
+
+  /** Feeds of layer i's training graphs: weights (merged unless dropout), adapters, and with dropout each adapter's mask. */
+  private layerFeeds(i: number, tokens: TokenBatch, batch: PreparedBatch, hidden: Float32Array, weights: Map<LayerWeightName, Float32Array>, keepBits?: Uint32Array[]): Record<string, FeedTensor> {
     const { spec } = this.student;
     const rank = this.lora.config.rank;
     const feeds: Record<string, FeedTensor> = {
@@ -101,20 +107,20 @@ export class GradientEngine {
     this.lora.layers[i].forEach((ad, j) => {
       feeds[loraInputName('a', ad.weight)] = { type: 'float32', data: ad.a, dims: [rank, ad.inFeatures] };
       feeds[loraInputName('b', ad.weight)] = { type: 'float32', data: ad.b, dims: [ad.outFeatures, rank] };
-      if (this.dropout > 0) feeds[loraMaskName(ad.weight)] = { type: 'float32', data: adapterMask(this.dropout, noiseKey, i, j, rows, ad.inFeatures), dims: [rows, ad.inFeatures] };
+      if (keepBits) feeds[loraMaskName(ad.weight)] = { type: 'float32', data: expandKeepBits(keepBits[j], this.dropout, rows * ad.inFeatures), dims: [rows, ad.inFeatures] };
     });
     return feeds;
   }
 
   /** The student's forward under LoRA dropout, keeping every layer's input. */
-  private async dropoutForwardPass(tokens: TokenBatch, noiseKey: number, keep: Float32Array[]): Promise<Float32Array> {
+  private async dropoutForwardPass(tokens: TokenBatch, keepBits: Uint32Array[][], keep: Float32Array[]): Promise<Float32Array> {
     const { spec } = this.student;
     const batch = new PreparedBatch(spec, tokens);
     let hidden = embed(this.student.globals.get('embed.weight')!, tokens.ids, spec.hidden);
     for (let i = 0; i < spec.numLayers; i++) {
       keep.push(hidden);
       const session = await this.layerSession(this.dropoutForward, i, buildLayerDropoutForwardGraph);
-      hidden = (await session.run(this.layerFeeds(i, tokens, batch, hidden, this.student.layers[i], noiseKey))).hidden_out.data;
+      hidden = (await session.run(this.layerFeeds(i, tokens, batch, hidden, this.student.layers[i], keepBits[i]))).hidden_out.data;
     }
     return hidden;
   }
@@ -184,8 +190,9 @@ export class GradientEngine {
     const dropout = this.dropout > 0;
     // under dropout the graphs add the adapter branch themselves, on the unmerged weights
     const weights = dropout ? this.student.layers : this.student.layers.map((w, i) => mergedLayerWeights(w, this.lora.layers[i], this.lora.config));
+    const keepBits = dropout ? this.drawKeepBits(tokens, noiseKey) : undefined;
     const inputs: Float32Array[] = [];
-    const last = dropout ? await this.dropoutForwardPass(tokens, noiseKey, inputs) : await this.forward(this.student, this.runner, tokens, (i) => weights[i], inputs);
+    const last = keepBits ? await this.dropoutForwardPass(tokens, keepBits, inputs) : await this.forward(this.student, this.runner, tokens, (i) => weights[i], inputs);
     const teacher = this.opts.teacher;
     const teacherLast = teacher ? await this.forward(teacher, this.teacherRunner!, tokens, (i) => teacher.layers[i]) : undefined;
 
@@ -217,7 +224,7 @@ export class GradientEngine {
     const batch = new PreparedBatch(spec, tokens);
     for (let i = spec.numLayers - 1; i >= 0; i--) {
       const adapters = this.lora.layers[i];
-      const feeds = this.layerFeeds(i, tokens, batch, inputs[i], weights[i], noiseKey);
+      const feeds = this.layerFeeds(i, tokens, batch, inputs[i], weights[i], keepBits?.[i]);
       feeds.grad_out = { type: 'float32', data: grad, dims: [tokens.batch, tokens.seqLen, d] };
       const out = await (await this.layerSession(this.backward, i, buildLayerBackwardGraph)).run(feeds);
       adapters.forEach((ad, j) => {
