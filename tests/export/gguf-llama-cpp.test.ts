@@ -20,9 +20,8 @@ import { loadTokenizer } from '../../src/io/tokenizer.js';
 import { runCli } from '../helpers/cli.js';
 import { fixtureDir } from '../helpers/python.js';
 import { tempDir } from './helpers.js';
-import { disposeLlama, runLlamaCpp, runOurs, tokenizeLlamaCpp } from './llama-cpp.js';
+import { disposeLlama, runLlamaCpp, runOurs, tokenizeLlamaCpp, AGREEMENT, maxAbsDiff, STEPS } from './llama-cpp.js';
 
-const STEPS = 24;
 const PROMPT = 'The quick brown fox jumps over the lazy dog. It was';
 
 after(disposeLlama);
@@ -35,24 +34,14 @@ async function exported(model: string, name: string, dtype: GgufDtype): Promise<
   return out;
 }
 
-function maxAbsDiff(a: readonly number[], b: readonly number[]): number {
-  return Math.max(...a.map((x, i) => Math.abs(x - b[i])));
-}
-
 const prompt = (await loadTokenizer(dense)).encode(PROMPT);
 const ours = await runOurs(dense, prompt, STEPS);
-
-const BOUNDS: Record<GgufDtype, { logProb: number; minTop1: number; greedyEqual: boolean }> = {
-  f32: { logProb: 1e-4, minTop1: STEPS, greedyEqual: true },
-  f16: { logProb: 0.02, minTop1: STEPS, greedyEqual: false },
-  q8_0: { logProb: 0.25, minTop1: STEPS - 2, greedyEqual: false },
-};
 
 for (const dtype of ['f32', 'f16', 'q8_0'] as const) {
   test(`(c) llama.cpp on the ${dtype} file agrees with our engine`, async (t) => {
     const file = await exported(dense, 'smollm', dtype);
     const run = await runLlamaCpp(file, prompt, STEPS, ours.greedy);
-    const bound = BOUNDS[dtype];
+    const bound = AGREEMENT[dtype];
     const top1 = run.top1.filter((t, i) => t === ours.greedy[i]).length;
     const diff = maxAbsDiff(run.logProbOfForced, ours.logProbOfGreedy);
     const greedyPrefix = run.greedy.findIndex((t, i) => t !== ours.greedy[i]);

@@ -10,14 +10,13 @@
 import assert from 'node:assert/strict';
 import path from 'node:path';
 import { after, test } from 'node:test';
-import { exportHfToGguf, type GgufDtype } from '../../src/export/gguf/hf-to-gguf.js';
+import { exportHfToGguf } from '../../src/export/gguf/hf-to-gguf.js';
 import { loadTokenizer } from '../../src/io/tokenizer.js';
 import { runCli } from '../helpers/cli.js';
 import { fixtureDir, runPython } from '../helpers/python.js';
 import { tempDir } from './helpers.js';
-import { disposeLlama, runLlamaCpp, runOurs } from './llama-cpp.js';
+import { disposeLlama, runLlamaCpp, runOurs, AGREEMENT, type ComparedDtype, maxAbsDiff, STEPS } from './llama-cpp.js';
 
-const STEPS = 24;
 const PROMPT = 'The quick brown fox jumps over the lazy dog. It was';
 const CHECK = path.join(import.meta.dirname, '..', 'fixtures', 'check_gguf.py');
 
@@ -29,12 +28,6 @@ interface CheckResult {
   merges_match: boolean | null;
 }
 
-const BOUNDS: Record<GgufDtype, { logProb: number; minTop1: number; greedyEqual: boolean }> = {
-  f32: { logProb: 1e-4, minTop1: STEPS, greedyEqual: true },
-  f16: { logProb: 0.02, minTop1: STEPS, greedyEqual: false },
-  q8_0: { logProb: 0.25, minTop1: STEPS - 2, greedyEqual: false },
-};
-
 after(disposeLlama);
 const dir = await tempDir();
 const qwen2 = await fixtureDir('qwen2');
@@ -44,7 +37,7 @@ assert.equal(prune.code, 0, prune.stderr);
 
 // llama.cpp's qwen2 graph sizes attn_q by embedding_length, so with heads pruned the file is
 // written as its llama graph (q/k interleaved, q/k/v biases optional there).
-const models: { name: string; dir: string; arch: string; dtypes: GgufDtype[] }[] = [
+const models: { name: string; dir: string; arch: string; dtypes: ComparedDtype[] }[] = [
   { name: 'qwen2', dir: qwen2, arch: 'qwen2', dtypes: ['f32', 'f16', 'q8_0'] },
   { name: 'qwen2-pruned', dir: prunedDir, arch: 'llama', dtypes: ['f32', 'q8_0'] },
 ];
@@ -60,10 +53,6 @@ test('round trip: `convert` reads the F32 qwen2 export back into a folder with t
   assert.deepEqual(converted.greedy, before.greedy);
   assert.deepEqual(converted.logProbOfGreedy, before.logProbOfGreedy, 'F32 weights and q/k/v biases come back bit for bit');
 });
-
-function maxAbsDiff(a: readonly number[], b: readonly number[]): number {
-  return Math.max(...a.map((x, i) => Math.abs(x - b[i])));
-}
 
 for (const model of models) {
   const prompt = (await loadTokenizer(model.dir)).encode(PROMPT);
@@ -85,7 +74,7 @@ for (const model of models) {
 
       const ours = await runOurs(model.dir, prompt, STEPS);
       const run = await runLlamaCpp(file, prompt, STEPS, ours.greedy);
-      const bound = BOUNDS[dtype];
+      const bound = AGREEMENT[dtype];
       const top1 = run.top1.filter((token, i) => token === ours.greedy[i]).length;
       const diff = maxAbsDiff(run.logProbOfForced, ours.logProbOfGreedy);
       t.diagnostic(`top-1 ${top1}/${STEPS}, max |Δ log p| ${diff.toExponential(2)}`);

@@ -81,6 +81,7 @@ test('a failure after pruning writes nothing and removes the pruned folder; bad 
     [['--finetune-ce-mix', '0.5'], /--finetune-ce-mix mixes cross-entropy into distillation: it needs --finetune-teacher/],
     [['--finetune-targets', 'q,zz'], /--targets: unknown projection 'zz'/],
     [['--dry-run'], /cannot run with --dry-run/],
+    [['--export', 'gguf'], /--finetune with --export: export the fine-tuned folder afterwards/],
   ];
   for (const [extra, message] of early) {
     const e = await runCli(['prune', '--model', await fixtureDir('llama-mha'), '--out', out, ...PRUNE, '--finetune', train, ...extra]);

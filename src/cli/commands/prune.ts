@@ -2,11 +2,11 @@
 import type { LayerShape } from '../../arch/spec.js';
 import { parseDevice } from '../../engine/session.js';
 import { UserError } from '../../errors.js';
-import { prune } from '../../prune/prune.js';
 import type { PruneOutcome } from '../../prune/prune.js';
 import type { GqaMode } from '../../plan/types.js';
 import type { SamplingMode } from '../../calib/types.js';
 import { prepareModel } from '../model-arg.js';
+import { type ExportedFiles, pruneWithExports } from '../prune-exports.js';
 import type { GlobalOptions } from '../program.js';
 import { terminalProgress } from '../progress.js';
 
@@ -36,6 +36,9 @@ export interface PruneFlags {
   json?: boolean;
   /** Training data: fine-tune after pruning (the --finetune-* options hold the rest). */
   finetune?: string;
+  /** Formats to write besides the folder, and their dtypes (see ../prune-exports.ts). */
+  export?: string;
+  exportDtype?: string;
 }
 
 function oneOf<T extends string>(flag: string, value: string, allowed: readonly T[]): T {
@@ -45,6 +48,8 @@ function oneOf<T extends string>(flag: string, value: string, allowed: readonly 
 
 export async function pruneCommand(flags: PruneFlags, global: GlobalOptions): Promise<void> {
   if (flags.finetune !== undefined) {
+    // the exports would be of the pruned model, not the fine-tuned one that --out receives
+    if (flags.export !== undefined || flags.exportDtype !== undefined) throw new UserError('--finetune with --export: export the fine-tuned folder afterwards with `amp-prune export` (prune --export writes the pruned model, before fine-tuning)');
     const { pruneThenFinetune } = await import('./prune-finetune.js');
     await pruneThenFinetune(flags, global);
     return;
@@ -52,16 +57,18 @@ export async function pruneCommand(flags: PruneFlags, global: GlobalOptions): Pr
   const outcome = await runPrune(flags, global);
   for (const w of outcome.warnings) console.error(`amp-prune: warning: ${w}`);
   if (flags.json) {
-    console.log(JSON.stringify(jsonSummary(flags, outcome), null, 2));
+    console.log(JSON.stringify({ ...jsonSummary(flags, outcome), ...(outcome.exported ? { exported: outcome.exported } : {}) }, null, 2));
     return;
   }
   printSummary(flags, outcome);
+  printExported(outcome.exported ?? {});
 }
 
-/** prune() on the flags, with progress bars unless --json. */
-export async function runPrune(flags: PruneFlags, global: GlobalOptions): Promise<PruneOutcome> {
+/** prune() on the flags (with --export, the exports too), with progress bars unless --json. */
+export async function runPrune(flags: PruneFlags, global: GlobalOptions): Promise<PruneOutcome & { exported?: ExportedFiles }> {
   await prepareModel(flags.model); // fetch / convert with progress bars; prune() then finds the cached folder
-  return prune(
+  return pruneWithExports(
+    flags,
     {
       model: flags.model,
       out: flags.out,
@@ -143,4 +150,9 @@ export function printSummary(flags: PruneFlags, o: PruneOutcome, heading?: strin
     console.log(`\n  recovery ${o.recovery.method}: mean relative output error of o_proj/down_proj on held-out tokens ${e(o.recovery.before)} -> ${e(o.recovery.after)}`);
   }
   console.log(`\n  ${o.loadableBy}`);
+}
+
+function printExported({ gguf, onnx }: ExportedFiles): void {
+  if (gguf) console.log(`  exported ${gguf.out} (GGUF ${gguf.dtype}, architecture ${gguf.architecture}, ${fmt(gguf.bytes)} bytes)`);
+  if (onnx) console.log(`  exported ${onnx.out} (ONNX ${onnx.dtype}, ${onnx.model}, ${fmt(onnx.bytes)} bytes)`);
 }

@@ -68,7 +68,7 @@ function checkExportable(spec: ArchSpec, config: Json, configPath: string): Gguf
   // architecture sizes every layer from layer 0 (node-llama-cpp 3.21.1 refuses such a file:
   // "check_tensor_dims: tensor 'blk.1.ffn_gate.weight' has wrong shape"), so none is written.
   if (config[LAYER_WIDTHS_KEY] !== undefined && config[LAYER_WIDTHS_KEY] !== null) {
-    throw new FileError(configPath, `${LAYER_WIDTHS_KEY} gives per-layer widths, which GGUF export does not write (llama.cpp's llama graph takes one head count and FFN width for all layers); prune with --allocation uniform`);
+    throw new FileError(configPath, `${LAYER_WIDTHS_KEY} gives per-layer widths, which GGUF export does not write (llama.cpp's llama graph takes one head count and FFN width for all layers); prune with the same widths in every layer (--allocation uniform, no --skip-layers)`);
   }
   // llama.cpp's llama graph adds a bias after every projection it finds one for (q/k/v, o,
   // gate/up/down), so those pass; anything else (q/k norms, fused rows) it would drop silently.
@@ -81,6 +81,17 @@ function checkExportable(spec: ArchSpec, config: Json, configPath: string): Gguf
   const ropeType = String(params.rope_type ?? params.type ?? 'default');
   if (ropeType !== 'default') throw new FileError(configPath, `rope type ${ropeType} is not supported by GGUF export (only default rotary embeddings)`);
   return arch;
+}
+
+/**
+ * The refusals exportHfToGguf gives for a model with this config.json and `modelDir`'s tokenizer
+ * files, without reading a weight: `prune --export gguf` asks them of the config it plans to
+ * write, before pruning starts. The message names `configPath`.
+ */
+export async function checkGgufExportable(modelDir: string, config: Json, configPath: string): Promise<void> {
+  const spec = specFromConfig(config, configPath);
+  checkExportable(spec, config, configPath);
+  await tokenizerMetadata(modelDir, spec.vocab, config);
 }
 
 function ropeTheta(config: Json): number {
@@ -141,7 +152,8 @@ async function withoutZeroBiases(plans: GgufTensorPlan[], store: TensorStore): P
   return kept;
 }
 
-async function checkTarget(out: string, force: boolean): Promise<void> {
+/** Refuses an output path that is a folder, sits in no folder, or exists (unless `force`). */
+export async function checkGgufTarget(out: string, force: boolean): Promise<void> {
   const parent = path.dirname(path.resolve(out));
   const dir = await fs.stat(parent).catch(() => undefined);
   if (!dir?.isDirectory()) throw new FileError(out, `folder ${parent} does not exist`);
@@ -171,7 +183,7 @@ export async function exportHfToGguf(modelDir: string, out: string, options: Ggu
     }
     const unplaced = store.names().find((n) => !planned.has(n) && !(spec.tiedEmbeddings && n === 'lm_head.weight'));
     if (unplaced) throw new FileError(modelDir, `tensor ${unplaced} has no place in a ${arch.name} GGUF`);
-    await checkTarget(out, options.force ?? false);
+    await checkGgufTarget(out, options.force ?? false);
     const plans = await withoutZeroBiases(allPlans, store);
 
     const slots = planSlots(plans.map((p) => ({ name: p.ggufName, shape: p.shape, type: tensorType(p, dtype) })));

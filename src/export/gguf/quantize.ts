@@ -74,10 +74,19 @@ export function quantizeQ8_0(values: Float32Array): Uint8Array {
   return out;
 }
 
-export function quantizeQ4_0(values: Float32Array): Uint8Array {
+/** Q4_0's numbers before GGUF's block layout: per block of 32 its scale (binary16 bits) and 16 bytes of packed 4-bit values. */
+export interface Q4Blocks {
+  /** d of each block as binary16 bits; value = d · (q − 8). */
+  scales: Uint16Array;
+  /** 16 bytes per block: byte j holds q[j] in its low nibble and q[j + 16] in its high one. */
+  nibbles: Uint8Array;
+}
+
+export function quantizeQ4Blocks(values: Float32Array): Q4Blocks {
   const blocks = wholeBlocks(values, 'Q4_0');
   const half = QUANT_BLOCK / 2;
-  const out = new Uint8Array(blocks * BLOCK_BYTES.Q4_0);
+  const scales = new Uint16Array(blocks);
+  const nibbles = new Uint8Array(blocks * half);
   const q = new Uint8Array(QUANT_BLOCK);
   for (let b = 0; b < blocks; b++) {
     const base = b * QUANT_BLOCK;
@@ -87,9 +96,21 @@ export function quantizeQ4_0(values: Float32Array): Uint8Array {
     const d = f(extreme / -8);
     const id = d === 0 ? 0 : f(1 / d);
     for (let i = 0; i < QUANT_BLOCK; i++) q[i] = Math.min(15, Math.trunc(f(f(values[base + i] * id) + 8.5)));
+    scales[b] = halfBits(d);
+    for (let j = 0; j < half; j++) nibbles[b * half + j] = q[j] | (q[j + half] << 4);
+  }
+  return { scales, nibbles };
+}
+
+export function quantizeQ4_0(values: Float32Array): Uint8Array {
+  const { scales, nibbles } = quantizeQ4Blocks(values);
+  const half = QUANT_BLOCK / 2;
+  const out = new Uint8Array(scales.length * BLOCK_BYTES.Q4_0);
+  for (let b = 0; b < scales.length; b++) {
     const at = b * BLOCK_BYTES.Q4_0;
-    writeHalf(out, at, d);
-    for (let j = 0; j < half; j++) out[at + 2 + j] = q[j] | (q[j + half] << 4);
+    out[at] = scales[b] & 0xff;
+    out[at + 1] = scales[b] >>> 8;
+    out.set(nibbles.subarray(b * half, (b + 1) * half), at + 2);
   }
   return out;
 }
