@@ -143,28 +143,31 @@ export class GradientEngine {
   }
 
   /**
-   * Σ_n w_n·CE_n of the student with the adapters merged, forward only (no dropout, no teacher,
-   * nothing kept for a backward): held-out loss as the merged checkpoint will score it.
+   * Σ_n w_n·CE_n over the batches of the student with the adapters merged (once for all of
+   * them), forward only: no dropout, no teacher, nothing kept for a backward. Held-out loss as
+   * the merged checkpoint will score it.
    */
-  async evaluate(tokens: TokenBatch, targets: LossTargets): Promise<number> {
+  async evaluate(batches: readonly { tokens: TokenBatch; targets: LossTargets }[]): Promise<number> {
     const { spec } = this.student;
     const merged = this.student.layers.map((w, i) => mergedLayerWeights(w, this.lora.layers[i], this.lora.config));
-    const last = await this.forward(this.student, this.runner, tokens, (i) => merged[i]);
     const session = await this.evalSession();
     const heads = this.headFeeds(this.student, 'student');
-    const N = tokens.batch * tokens.seqLen;
     const d = spec.hidden;
     const chunk = this.opts.chunkTokens ?? DEFAULT_CHUNK;
     let lossSum = 0;
-    for (let start = 0; start < N; start += chunk) {
-      const end = Math.min(N, start + chunk);
-      const out = await session.run({
-        ...heads,
-        hidden: { type: 'float32', data: last.subarray(start * d, end * d), dims: [end - start, d] },
-        targets: { type: 'int64', data: BigInt64Array.from(targets.ids.subarray(start, end), (t) => BigInt(Math.max(t, 0))), dims: [end - start] },
-        token_weight: { type: 'float32', data: targets.weight.subarray(start, end), dims: [end - start] },
-      });
-      lossSum += out.loss.data[0];
+    for (const { tokens, targets } of batches) {
+      const last = await this.forward(this.student, this.runner, tokens, (i) => merged[i]);
+      const N = tokens.batch * tokens.seqLen;
+      for (let start = 0; start < N; start += chunk) {
+        const end = Math.min(N, start + chunk);
+        const out = await session.run({
+          ...heads,
+          hidden: { type: 'float32', data: last.subarray(start * d, end * d), dims: [end - start, d] },
+          targets: { type: 'int64', data: BigInt64Array.from(targets.ids.subarray(start, end), (t) => BigInt(Math.max(t, 0))), dims: [end - start] },
+          token_weight: { type: 'float32', data: targets.weight.subarray(start, end), dims: [end - start] },
+        });
+        lossSum += out.loss.data[0];
+      }
     }
     return lossSum;
   }

@@ -6,7 +6,8 @@
  */
 import { loadTrainingData, microBatches, splitHeldOut } from './data.js';
 import type { TokenizerWithEos, TrainingData } from './data.js';
-import type { GradientEngine } from './gradients.js';
+import type { TokenBatch } from '../engine/batch.js';
+import type { GradientEngine, LossTargets } from './gradients.js';
 import { labelledCount, nextTokenTargets } from './targets.js';
 import { paddedExamples } from './trainer.js';
 import type { TrainingExample } from './trainer.js';
@@ -35,7 +36,7 @@ export async function heldOutSet(data: TrainingData, evalFile: string | undefine
 }
 
 export class HeldOutEval {
-  private readonly batches: ReturnType<typeof paddedExamples>[];
+  private readonly batches: { tokens: TokenBatch; targets: LossTargets }[];
   /** Tokens the loss averages over. */
   readonly labelled: number;
 
@@ -45,14 +46,14 @@ export class HeldOutEval {
     microTokens: number,
     padId: number,
   ) {
-    this.batches = microBatches(examples, microTokens).map((mb) => paddedExamples(mb, padId));
-    this.labelled = this.batches.reduce((n, b) => n + labelledCount(b.tokens, b.labelled), 0);
+    const padded = microBatches(examples, microTokens).map((mb) => paddedExamples(mb, padId));
+    this.labelled = padded.reduce((n, b) => n + labelledCount(b.tokens, b.labelled), 0);
+    // weight 1 per labelled token: the engine returns the sum, divided here in float64
+    this.batches = padded.map((b) => ({ tokens: b.tokens, targets: nextTokenTargets(b.tokens, b.labelled, 1) }));
   }
 
   async measure(step: number, tokens: number): Promise<EvalPoint> {
-    let sum = 0;
-    for (const b of this.batches) sum += await this.engine.evaluate(b.tokens, nextTokenTargets(b.tokens, b.labelled, 1));
-    const loss = sum / this.labelled;
+    const loss = (await this.engine.evaluate(this.batches)) / this.labelled;
     return { step, tokens, loss, ppl: Math.exp(loss) };
   }
 }
