@@ -9,11 +9,29 @@ export function mulberry32(seed: number): () => number {
   let state = seed >>> 0;
   return () => {
     state = (state + 0x6d2b79f5) >>> 0;
-    let z = state;
-    z = Math.imul(z ^ (z >>> 15), z | 1);
-    z ^= z + Math.imul(z ^ (z >>> 7), z | 61);
-    return ((z ^ (z >>> 14)) >>> 0) / 4294967296;
+    return mix(state) / 4294967296;
   };
+}
+
+function mix(state: number): number {
+  let z = state;
+  z = Math.imul(z ^ (z >>> 15), z | 1);
+  z ^= z + Math.imul(z ^ (z >>> 7), z | 61);
+  return (z ^ (z >>> 14)) >>> 0;
+}
+
+/**
+ * The first `count` outputs of mulberry32(seed) as 32-bit integers (output · 2³²), in one loop:
+ * for bulk draws (dropout masks, millions per layer) where a call per number would dominate.
+ */
+export function mulberry32Words(seed: number, count: number): Uint32Array {
+  const out = new Uint32Array(count);
+  let state = seed >>> 0;
+  for (let i = 0; i < count; i++) {
+    state = (state + 0x6d2b79f5) >>> 0;
+    out[i] = mix(state);
+  }
+  return out;
 }
 
 /** A uniform integer in [0, bound). The modulo-free floor keeps the bias below bound / 2^32. */

@@ -40,6 +40,13 @@ export function positiveNumber(value: string): number {
   return n;
 }
 
+/** A probability that leaves something kept: [0, 1) (--lora-dropout). */
+export function dropoutProbability(value: string): number {
+  const n = finiteNumber(value);
+  if (n < 0 || n >= 1) throw new InvalidArgumentError(`expected a probability in [0, 1), got '${value}'`);
+  return n;
+}
+
 /** Runs a library check at parse time, turning its UserError into commander's usage error. */
 function byLibraryRule<T>(parse: (value: string) => T, check: (parsed: T) => void): (value: string) => T {
   return (value) => {

@@ -6,6 +6,8 @@ import { TASKS } from '../eval/registry.js';
 import { BUILTIN_MODELS } from '../models/registry.js';
 import { RECOVERY_METHODS } from '../recover/registry.js';
 import { METHODS } from '../score/registry.js';
+import { UserError } from '../errors.js';
+import { addTrainingOptions, trainingFlagsGiven } from './finetune-options.js';
 import { alignment, existingPath, finiteNumber, layerList, nonNegativeInt, positiveInt, positiveNumber, ratio, registryListHelp, registryOption } from './options.js';
 
 const MODEL_NAMES = BUILTIN_MODELS.map((m) => m.name).join(', ');
@@ -57,7 +59,7 @@ export function buildProgram(): Command {
       await logitsCommand(model, opts, program.opts<GlobalOptions>());
     });
 
-  program
+  const pruneCmd = program
     .command('prune')
     .description('Remove attention heads and MLP neurons (AMP by default) and write a smaller checkpoint.')
     .requiredOption('--model <dir>', `input Hugging Face model folder (never modified), .gguf file, or built-in model name (${MODEL_NAMES})`)
@@ -111,33 +113,27 @@ export function buildProgram(): Command {
       'also write the pruned model for other runtimes, as `amp-prune export` would from --out: gguf -> OUT.gguf, onnx -> OUT-onnx/ (comma-separated: gguf,onnx). The folder and the exports appear together or not at all; a format\'s refusal (e.g. GGUF and per-layer widths) is reported before pruning starts',
     )
     .option('--export-dtype <types>', "each export's --dtype, comma-separated in `export`'s names: f32, f16, q8_0, q4_0 (gguf); fp32, fp16, q8, q4 (onnx) (default f32 / fp32)")
-    .action(async (opts) => {
+    .option(
+      '--finetune <data>',
+      "then fine-tune the pruned model on this training data as `amp-prune finetune` does (LoRA, merged; Alpaca .json, .jsonl or text), with the --finetune-* options below (finetune's options, same meanings and defaults; --seed seeds both stages), and write only the fine-tuned model to --out. The pruned model lives in a temporary folder next to --out, deleted at the end, on failure and on Ctrl-C. Not resumable and no adapter folder: for those, run prune and finetune separately (same result for the same seed)",
+      existingPath('file'),
+    );
+  addTrainingOptions(pruneCmd, 'finetune-')
+    .action(async (opts, command: Command) => {
+      const stray = opts.finetune === undefined ? trainingFlagsGiven(command, 'finetune-') : [];
+      if (stray.length > 0) throw new UserError(`${stray.join(', ')}: fine-tuning options, used only with --finetune DATA`);
       const { pruneCommand } = await import('./commands/prune.js');
       await pruneCommand(opts, program.opts<GlobalOptions>());
     });
 
-  program
+  const finetuneCmd = program
     .command('finetune')
     .description('Recovery fine-tuning: LoRA on the projections (next-token loss, or distillation from --teacher), merged into a standard checkpoint.')
     .requiredOption('--model <dir>', 'model to fine-tune, usually a pruned one (never modified)')
     .requiredOption('--out <dir>', 'output folder: the adapters merged into the weights, in the input dtype (written atomically)')
-    .requiredOption('--data <file>', 'training text: Alpaca .json (the AMP authors\' prompt; loss on the response only), .jsonl (text field) or plain text', existingPath('file'))
-    .option('--teacher <dir>', 'distil from this model (e.g. the dense one): tau^2 * KL(teacher || student) on the logits')
-    .option('--temperature <t>', 'distillation temperature', positiveNumber, 1)
-    .option('--ce-mix <f>', 'with --teacher: weight of next-token cross-entropy mixed into the loss, in [0, 1]', finiteNumber, 0)
-    .option('--steps <n>', 'optimizer steps (default: one pass over the data, or --tokens)', positiveInt)
-    .option('--tokens <n>', 'train on about this many tokens instead of --steps', positiveInt)
-    .option('--lora-rank <r>', 'LoRA rank', positiveInt, 8)
-    .option('--lora-alpha <a>', 'LoRA alpha (scale alpha / rank)', positiveNumber, 16)
-    .option('--targets <list>', 'projections to adapt', 'q,k,v,o,gate,up,down')
-    .option('--lr <f>', 'peak learning rate', positiveNumber, 3e-4)
-    .option('--warmup <n>', 'optimizer steps of linear warmup', nonNegativeInt, 0)
-    .option('--schedule <name>', 'learning-rate schedule after warmup: cosine, linear or constant', 'cosine')
-    .option('--weight-decay <f>', 'AdamW decoupled weight decay', finiteNumber, 0)
-    .option('--grad-clip <f>', 'clip the global gradient norm to this (0 = off)', finiteNumber, 1)
-    .option('--batch-tokens <n>', 'tokens per optimizer step, accumulated over micro-batches', positiveInt, 2048)
-    .option('--seq-len <n>', 'longest training sequence, and the padded size of one micro-batch', positiveInt, 512)
-    .option('--seed <n>', 'seed for the adapters\' initialisation and the data order', nonNegativeInt, 0)
+    .requiredOption('--data <file>', 'training text: Alpaca .json (the AMP authors\' prompt; loss on the response only), .jsonl (text field) or plain text', existingPath('file'));
+  addTrainingOptions(finetuneCmd)
+    .option('--seed <n>', 'seed for the adapters\' initialisation, the data order and LoRA dropout', nonNegativeInt, 0)
     .option('--save-adapter <dir>', 'also write the adapters as a peft adapter folder (PeftModel.from_pretrained loads it on --model)')
     .option('--checkpoint-every <n>', 'save a resumable training checkpoint every N steps (SIGINT/SIGTERM always save one)', positiveInt)
     .option('--checkpoint-dir <dir>', 'where the training checkpoint goes (default: <out>.train-state; deleted once --out is written)')

@@ -3,42 +3,51 @@
  * saved input (so training keeps only each layer's input, plus one layer's activations at a time),
  * then walks back: given dL/d(output) it returns dL/d(input) and dL/dA, dL/dB of every LoRA adapter.
  *
- * The frozen weights enter as graph inputs already merged with their adapters (W' = W + s·B·A, what
- * the forward ran with), and A, B as extra inputs for their own gradients. Layout mirrors
+ * Without LoRA dropout the frozen weights enter as graph inputs already merged with their adapters
+ * (W' = W + s·B·A, what the forward ran with), and A, B as extra inputs for their own gradients.
+ * With dropout (peft's lora_dropout: the adapter branch reads x ⊙ M, M = keep-mask / (1 − p)) the
+ * weights enter unmerged and each adapted projection takes its mask M [N, in] as `lora_mask.*`;
+ * the same forward with the layer's output instead of the backward is buildLayerDropoutForwardGraph,
+ * what training's forward runs then (the engine's layer graph knows no adapters). Layout mirrors
  * src/engine/layer.ts: hidden states as [N = B·T, d], attention as [B, kv_heads, group, T, head_dim].
  *
- *   hidden, grad_out, attn_bias, cos, sin, weights, lora_a.*, lora_b.* ─▶ grad_hidden, grad_a.*, grad_b.*
+ *   hidden, grad_out, attn_bias, cos, sin, weights, lora_a.*, lora_b.* (, lora_mask.*)
+ *     ─▶ grad_hidden, grad_a.*, grad_b.*
  */
 import type { ArchSpec, LayerWeightName } from '../arch/spec.js';
 import { ElemType, GraphBuilder, int, ints } from '../engine/graph.js';
 import { VERSION } from '../engine/model.js';
 import { activation } from '../engine/ops/activation.js';
-import { linear } from '../engine/ops/linear.js';
 import { applyRope } from '../engine/ops/rope.js';
-import { activationDerivative, linearBackward, normBackward, normForward, softmaxBackward } from './grad-ops.js';
+import { activationDerivative, linearBackward, loraLinear, normBackward, normForward, softmaxBackward } from './grad-ops.js';
 import type { LinearBackward, LoraValues } from './grad-ops.js';
 
 export const loraInputName = (which: 'a' | 'b', weight: LayerWeightName): string => `lora_${which}.${weight}`;
 export const loraGradName = (which: 'a' | 'b', weight: LayerWeightName): string => `grad_${which}.${weight}`;
+export const loraMaskName = (weight: LayerWeightName): string => `lora_mask.${weight}`;
 
 export interface BackwardGraphOptions {
   /** Adapted weights of this layer. */
   adapted: readonly { weight: LayerWeightName; shape: readonly number[] }[];
   rank: number;
   scale: number;
+  /** LoRA dropout: weights unmerged, one `lora_mask.*` input per adapted projection. */
+  dropout?: boolean;
 }
 
-export function buildLayerBackwardGraph(spec: ArchSpec, layer: number, opts: BackwardGraphOptions): Uint8Array {
+/**
+ * The layer's forward with every intermediate its backward reads, plus the helpers both share.
+ * `grad_out` is declared by the backward only, so the forward-only graph has no unused input.
+ */
+function emitTrainingForward(g: GraphBuilder, spec: ArchSpec, layer: number, opts: BackwardGraphOptions) {
   const shape = spec.layers[layer];
   const { heads, kvHeads } = shape;
   const d = spec.hidden;
   const dh = spec.headDim;
   const group = heads / kvHeads;
-  const g = new GraphBuilder(`amp-prune-layer-backward-${heads}h-${kvHeads}kv-${shape.intermediate}i`);
   const half = spec.rope.rotaryDim / 2;
 
   const hiddenIn = g.input('hidden', ElemType.FLOAT, ['batch', 'seq', d]);
-  const gradOut = g.input('grad_out', ElemType.FLOAT, ['batch', 'seq', d]);
   const attnBias = g.input('attn_bias', ElemType.FLOAT, ['batch', 1, 1, 'seq', 'seq']);
   const cos = g.input('cos', ElemType.FLOAT, ['batch', 1, 'seq', half]);
   const sin = g.input('sin', ElemType.FLOAT, ['batch', 1, 'seq', half]);
@@ -49,6 +58,7 @@ export function buildLayerBackwardGraph(spec: ArchSpec, layer: number, opts: Bac
       a: g.input(loraInputName('a', weight), ElemType.FLOAT, [opts.rank, inF]),
       b: g.input(loraInputName('b', weight), ElemType.FLOAT, [out, opts.rank]),
       scale: opts.scale,
+      mask: opts.dropout ? g.input(loraMaskName(weight), ElemType.FLOAT, ['tokens', inF]) : undefined,
     });
   }
   const need = (n: LayerWeightName): string => {
@@ -56,22 +66,16 @@ export function buildLayerBackwardGraph(spec: ArchSpec, layer: number, opts: Bac
     if (!w) throw new Error(`layer ${layer}: missing weight ${n}`);
     return w;
   };
-  const grads: { weight: LayerWeightName; result: LinearBackward }[] = [];
-  /** Backward of projection `name` (q, k, ...), collecting its LoRA gradients. */
-  const projBack = (name: string, x: string, dy: string): string => {
+  const proj = (name: string, x: string) => {
     const weight = `${name}.weight` as LayerWeightName;
-    const result = linearBackward(g, `/bwd/${name}_proj`, x, dy, need(weight), lora.get(weight));
-    if (result.dA) grads.push({ weight, result });
-    return result.dx;
+    return loraLinear(g, `/fwd/${name}_proj`, x, need(weight), weights.get(`${name}.bias` as LayerWeightName), lora.get(weight));
   };
-  const proj = (name: string, x: string) => linear(g, `/fwd/${name}_proj`, x, need(`${name}.weight` as LayerWeightName), weights.get(`${name}.bias` as LayerWeightName));
   const normFwd = (prefix: 'attn_norm' | 'mlp_norm' | 'q_norm' | 'k_norm', x: string, kind = spec.norm.kind) =>
     normForward(g, kind, `/fwd/${prefix}`, x, need(`${prefix}.weight`), weights.get(`${prefix}.bias`), spec.norm.eps);
 
   const shapeOf = g.op('/shape/Shape', 'Shape', [hiddenIn]);
   const batchSeq = g.op('/shape/Slice', 'Slice', [shapeOf, g.i64([0]), g.i64([2])]);
   const x = g.op('/flatten/Reshape', 'Reshape', [hiddenIn, g.i64([-1, d])]);
-  const dy = g.op('/flatten/grad/Reshape', 'Reshape', [gradOut, g.i64([-1, d])]);
 
   // [N, n·dh] <-> [B, n, T, dh]
   const toHeads = (path: string, v: string, n: number) => {
@@ -121,8 +125,42 @@ export function buildLayerBackwardGraph(spec: ArchSpec, layer: number, opts: Bac
     act = activation(g, spec.activation, '/fwd/act', up);
     mlpHidden = act;
   }
+  return {
+    d, heads, kvHeads, group, dh, hiddenIn, shapeOf, x, attnBias, cos, sin, weights, lora, need, proj, toHeads, fromHeads, swapLast,
+    attnNorm, h, qNorm, kNorm, q5, k5, v5, attnScale, probs, oIn, attnOut, mlpNorm, mlpIn, gate, up, act, mlpHidden,
+  };
+}
+
+/** The layer's output under LoRA dropout: hidden, attn_bias, cos, sin, weights, lora_* ─▶ hidden_out. */
+export function buildLayerDropoutForwardGraph(spec: ArchSpec, layer: number, opts: BackwardGraphOptions): Uint8Array {
+  const shape = spec.layers[layer];
+  const g = new GraphBuilder(`amp-prune-layer-dropout-forward-${shape.heads}h-${shape.kvHeads}kv-${shape.intermediate}i`);
+  const f = emitTrainingForward(g, spec, layer, { ...opts, dropout: true });
+  const mlpOut = f.proj('down', f.mlpHidden);
+  // sequential: x + attn + mlp(norm(x + attn)); parallel: x + attn(norm x) + mlp(norm x), the same sum
+  const out = g.op('/fwd/out/Add', 'Add', [g.op('/fwd/out/attn/Add', 'Add', [f.x, f.attnOut]), mlpOut]);
+  g.output(g.op('/fwd/unflatten/Reshape', 'Reshape', [out, f.shapeOf]), 'hidden_out', ElemType.FLOAT, ['batch', 'seq', f.d]);
+  return g.toBytes(VERSION);
+}
+
+export function buildLayerBackwardGraph(spec: ArchSpec, layer: number, opts: BackwardGraphOptions): Uint8Array {
+  const shape = spec.layers[layer];
+  const g = new GraphBuilder(`amp-prune-layer-backward-${shape.heads}h-${shape.kvHeads}kv-${shape.intermediate}i${opts.dropout ? '-dropout' : ''}`);
+  const f = emitTrainingForward(g, spec, layer, opts);
+  const { d, heads, kvHeads, group, dh, shapeOf, x, cos, sin, lora, need, toHeads, fromHeads, swapLast } = f;
+  const { attnNorm, h, qNorm, kNorm, q5, k5, v5, attnScale, probs, oIn, mlpNorm, mlpIn, gate, up, act, mlpHidden } = f;
+  const gradOut = g.input('grad_out', ElemType.FLOAT, ['batch', 'seq', d]);
+  const grads: { weight: LayerWeightName; result: LinearBackward }[] = [];
+  /** Backward of projection `name` (q, k, ...), collecting its LoRA gradients. */
+  const projBack = (name: string, xIn: string, dyIn: string): string => {
+    const weight = `${name}.weight` as LayerWeightName;
+    const result = linearBackward(g, `/bwd/${name}_proj`, xIn, dyIn, need(weight), lora.get(weight));
+    if (result.dA) grads.push({ weight, result });
+    return result.dx;
+  };
 
   // ---- backward
+  const dy = g.op('/flatten/grad/Reshape', 'Reshape', [gradOut, g.i64([-1, d])]);
   const dMlpHidden = projBack('down', mlpHidden, dy);
   let dMlpIn: string;
   if (gate) {

@@ -102,23 +102,46 @@ export class StepSampler {
   }
 
   nextStep(): TrainingExample[][] {
-    const micro: TrainingExample[][] = [];
-    let current: TrainingExample[] = [];
-    let longest = 0;
-    let tokens = 0;
-    while (tokens < this.batchTokens) {
+    const drawn: TrainingExample[] = [];
+    for (let tokens = 0; tokens < this.batchTokens; ) {
       const e = this.nextExample();
-      const wider = Math.max(longest, e.ids.length);
-      if (current.length > 0 && wider * (current.length + 1) > this.microTokens) {
-        micro.push(current);
-        current = [];
-        longest = 0;
-      }
-      current.push(e);
-      longest = Math.max(longest, e.ids.length);
+      drawn.push(e);
       tokens += e.ids.length;
     }
-    micro.push(current);
-    return micro;
+    return microBatches(drawn, this.microTokens);
   }
+}
+
+/** Consecutive examples grouped so that each group's padded size (rows × longest) stays within `microTokens` (a longer example goes alone). */
+export function microBatches(examples: readonly TrainingExample[], microTokens: number): TrainingExample[][] {
+  const micro: TrainingExample[][] = [];
+  let current: TrainingExample[] = [];
+  let longest = 0;
+  for (const e of examples) {
+    const wider = Math.max(longest, e.ids.length);
+    if (current.length > 0 && wider * (current.length + 1) > microTokens) {
+      micro.push(current);
+      current = [];
+      longest = 0;
+    }
+    current.push(e);
+    longest = Math.max(longest, e.ids.length);
+  }
+  if (current.length > 0) micro.push(current);
+  return micro;
+}
+
+/** Held-out share of the training data when --eval-every has no --eval-data: the last 5% of the sequences, 1 to 64 of them. */
+export const HELD_OUT_SHARE = 0.05;
+export const HELD_OUT_MAX = 64;
+
+/**
+ * Splits off the held-out slice: the file's last sequences, so the slice does not depend on the
+ * seed and the rest trains as if the file ended before it. Needs at least two sequences.
+ */
+export function splitHeldOut(data: TrainingData): { train: TrainingExample[]; heldOut: TrainingExample[] } {
+  const n = data.examples.length;
+  if (n < 2) throw new FileError(data.source, `has ${n} training sequence: --eval-every without --eval-data holds out part of the data; give --eval-data`);
+  const k = Math.min(HELD_OUT_MAX, Math.max(1, Math.round(n * HELD_OUT_SHARE)));
+  return { train: data.examples.slice(0, n - k), heldOut: data.examples.slice(n - k) };
 }

@@ -14,6 +14,8 @@ import { loadTokenizer } from '../io/tokenizer.js';
 import { writePrunedCheckpoint } from '../prune/write-pass.js';
 import { loadTrainingData, StepSampler } from './data.js';
 import { GradientEngine } from './gradients.js';
+import { evalDue, HeldOutEval, heldOutSet } from './held-out-eval.js';
+import type { EvalPoint } from './held-out-eval.js';
 import { initLora, mergedLayerWeights } from './lora.js';
 import type { LoraConfig } from './lora.js';
 import { loadModelWeights } from './model-weights.js';
@@ -54,11 +56,18 @@ export interface FinetuneRequest {
   checkpointDir?: string;
   /** Continue from the checkpoint in checkpointDir. */
   resume?: boolean;
+  /** Held-out loss and perplexity every N steps (and before the first and after the last). */
+  evalEvery?: number;
+  /** Held-out data for evalEvery (formats as `data`); default: the last sequences of `data` (splitHeldOut), not trained on. */
+  evalData?: string;
+  /** How the finetune record names the base model (default: `model`). */
+  baseName?: string;
   /** Polled after every step: true = save the checkpoint and stop (SIGINT / SIGTERM). */
   shouldStop?: () => boolean;
   session?: SessionOptions;
   onStart?: (steps: number, done: number) => void;
   onStep?: (result: StepResult, step: number) => void;
+  onEval?: (point: EvalPoint) => void;
 }
 
 export interface FinetuneSummary {
@@ -67,6 +76,7 @@ export interface FinetuneSummary {
   labelledTokens: number;
   lossFirst: number;
   lossLast: number;
+  evals: EvalPoint[];
   /** Wall seconds and real tokens of each optimizer step this run took (not in the record: outputs stay byte-identical). */
   stepSeconds: number[];
   stepTokens: number[];
@@ -107,7 +117,9 @@ export async function finetune(req: FinetuneRequest): Promise<FinetuneSummary> {
   }
   const tokenizer = await loadTokenizer(req.model);
   const data = await loadTrainingData(req.data, tokenizer, req.seqLen);
-  const dataTokens = data.examples.reduce((n, e) => n + e.ids.length, 0);
+  const evalSet = req.evalEvery ? await heldOutSet(data, req.evalData, tokenizer, req.seqLen) : undefined;
+  const trainExamples = evalSet?.train ?? data.examples;
+  const dataTokens = trainExamples.reduce((n, e) => n + e.ids.length, 0);
   const steps = req.steps ?? Math.max(1, Math.ceil((req.tokens ?? dataTokens) / req.batchTokens));
   const lora = initLora(spec, req.lora, req.seed);
 
@@ -119,11 +131,14 @@ export async function finetune(req: FinetuneRequest): Promise<FinetuneSummary> {
     temperature: req.temperature,
     ceMix: req.ceMix,
     lora: { rank: req.lora.rank, alpha: req.lora.alpha, targets: [...req.lora.targets] },
+    // only when set, so checkpoints saved before dropout existed still resume
+    ...(req.lora.dropout ? { loraDropout: req.lora.dropout } : {}),
     optimizer: { lr: req.lr, warmup: req.warmup, schedule: req.schedule, weightDecay: req.weightDecay, gradClip: req.gradClip },
     batchTokens: req.batchTokens,
     seqLen: req.seqLen,
     seed: req.seed,
     steps,
+    ...(evalSet ? { eval: { every: req.evalEvery, data: evalSet.describe } } : {}),
   };
   const params = loraParams(lora);
   let progress: TrainProgress = { step: 0, tokens: 0, labelled: 0, curve: [] };
@@ -136,20 +151,29 @@ export async function finetune(req: FinetuneRequest): Promise<FinetuneSummary> {
     session: req.session,
   });
   const trainer = new Trainer(engine, lora, { lr: req.lr, warmup: req.warmup, schedule: req.schedule, totalSteps: steps, weightDecay: req.weightDecay, gradClip: req.gradClip }, optimizerState);
-  const sampler = new StepSampler(data.examples, req.batchTokens, req.seqLen, req.seed);
+  const sampler = new StepSampler(trainExamples, req.batchTokens, req.seqLen, req.seed);
+  const heldOut = evalSet ? new HeldOutEval(engine, evalSet.heldOut, req.seqLen, tokenizer.padId ?? 0) : undefined;
+  const evaluate = async () => {
+    if (!heldOut) return;
+    const point = await heldOut.measure(progress.step, progress.tokens);
+    progress = { ...progress, evals: [...(progress.evals ?? []), point] };
+    req.onEval?.(point);
+  };
   for (let s = 0; s < progress.step; s++) sampler.nextStep(); // the seeded order, replayed up to where the run stopped
   const save = () => saveTrainState(checkpointDir, { fingerprint, progress, params, optimizer: trainer.optimizer.state });
   req.onStart?.(steps, progress.step);
   const stepSeconds: number[] = [];
   const stepTokens: number[] = [];
   try {
+    if (progress.step === 0) await evaluate();
     while (progress.step < steps) {
       const started = performance.now();
-      const result = await trainer.step(sampler.nextStep(), tokenizer.padId ?? 0);
+      const result = await trainer.step(sampler.nextStep(), tokenizer.padId ?? 0, req.seed);
       stepSeconds.push((performance.now() - started) / 1000);
       stepTokens.push(result.tokens);
-      progress = { step: progress.step + 1, tokens: progress.tokens + result.tokens, labelled: progress.labelled + result.labelled, curve: [...progress.curve, result.loss] };
+      progress = { ...progress, step: progress.step + 1, tokens: progress.tokens + result.tokens, labelled: progress.labelled + result.labelled, curve: [...progress.curve, result.loss] };
       req.onStep?.(result, progress.step);
+      if (req.evalEvery && evalDue(progress.step, steps, req.evalEvery)) await evaluate();
       if (progress.step < steps && req.shouldStop?.()) {
         await save();
         throw new TrainingInterrupted(progress.step, steps, checkpointDir);
@@ -160,15 +184,16 @@ export async function finetune(req: FinetuneRequest): Promise<FinetuneSummary> {
     await engine.close();
   }
   const { curve, tokens, labelled } = progress;
+  const evals = progress.evals ?? [];
 
   const record = {
     ...(await readRecord(req.model)),
     finetune: {
-      base: req.model,
-      data: { source: data.source, format: data.format, sha256: data.sha256, records: data.records, sequences: data.examples.length },
+      base: req.baseName ?? req.model,
+      data: { source: data.source, format: data.format, sha256: data.sha256, records: data.records, sequences: trainExamples.length },
       teacher: req.teacher ? { model: req.teacher, temperature: req.temperature, ceMix: req.ceMix } : null,
       loss: req.teacher ? 'kd' : 'ce',
-      lora: { rank: req.lora.rank, alpha: req.lora.alpha, targets: [...req.lora.targets] },
+      lora: { rank: req.lora.rank, alpha: req.lora.alpha, dropout: req.lora.dropout ?? 0, targets: [...req.lora.targets] },
       optimizer: { name: 'adamw', lr: req.lr, warmup: req.warmup, schedule: req.schedule, weightDecay: req.weightDecay, gradClip: req.gradClip },
       batchTokens: req.batchTokens,
       seqLen: req.seqLen,
@@ -177,6 +202,7 @@ export async function finetune(req: FinetuneRequest): Promise<FinetuneSummary> {
       tokens,
       labelledTokens: labelled,
       lossCurve: curve,
+      ...(evalSet ? { eval: { every: req.evalEvery, data: evalSet.describe, labelledTokens: heldOut!.labelled, points: evals } } : {}),
     },
   };
 
@@ -210,5 +236,5 @@ export async function finetune(req: FinetuneRequest): Promise<FinetuneSummary> {
     await checkpoint.store.close();
   }
   await rm(checkpointDir, { recursive: true, force: true }); // the output holds everything now
-  return { steps, tokens, labelledTokens: labelled, lossFirst: curve[0], lossLast: curve[curve.length - 1], stepSeconds, stepTokens, record };
+  return { steps, tokens, labelledTokens: labelled, lossFirst: curve[0], lossLast: curve[curve.length - 1], evals, stepSeconds, stepTokens, record };
 }

@@ -6,6 +6,7 @@
 import { int, ints } from '../engine/graph.js';
 import type { GraphBuilder } from '../engine/graph.js';
 import type { Activation, NormKind } from '../arch/spec.js';
+import { linear } from '../engine/ops/linear.js';
 
 const SQRT_2_OVER_PI = Math.sqrt(2 / Math.PI);
 
@@ -49,6 +50,21 @@ export interface LoraValues {
   a: string;
   b: string;
   scale: number;
+  /** LoRA dropout's M [N, in] (keep-mask / (1 − p)); absent: no dropout, the weight is merged. */
+  mask?: string;
+}
+
+/**
+ * A projection's forward. Without a dropout mask the weight is the merged W' and the adapter needs
+ * no nodes; with one, y = x·Wᵀ (+ bias) + s·((x ⊙ M)·Aᵀ)·Bᵀ on the unmerged W, as peft computes it.
+ */
+export function loraLinear(g: GraphBuilder, path: string, x: string, weight: string, bias: string | undefined, lora?: LoraValues): string {
+  const base = linear(g, path, x, weight, bias);
+  if (!lora?.mask) return base;
+  const dropped = g.op(`${path}/lora/dropout/Mul`, 'Mul', [x, lora.mask]);
+  const down = g.op(`${path}/lora/xA/Gemm`, 'Gemm', [dropped, lora.a], { transB: int(1) });
+  const branch = g.op(`${path}/lora/up/Gemm`, 'Gemm', [down, lora.b], { transB: int(1), alpha: { kind: 'float', value: lora.scale } });
+  return g.op(`${path}/lora/Add`, 'Add', [base, branch]);
 }
 
 export interface LinearBackward {
@@ -61,14 +77,20 @@ export interface LinearBackward {
  * y = x·W'ᵀ (+ bias) where W' = W + s·B·A is the merged weight the forward ran with:
  *   dx = dy·W'  (this is dy·W + s·(dy·B)·A)
  *   dB = s·dyᵀ·(x·Aᵀ);   dA = s·(dy·B)ᵀ·x
+ * With a dropout mask M the adapter reads x̃ = x ⊙ M and `weight` is the unmerged W:
+ *   dx = dy·W + s·((dy·B)·A) ⊙ M;   dB = s·dyᵀ·(x̃·Aᵀ);   dA = s·(dy·B)ᵀ·x̃
  */
-export function linearBackward(g: GraphBuilder, path: string, x: string, dy: string, merged: string, lora?: LoraValues): LinearBackward {
-  const dx = g.op(`${path}/dx/MatMul`, 'MatMul', [dy, merged]);
-  if (!lora) return { dx };
-  const down = g.op(`${path}/lora/xA/Gemm`, 'Gemm', [x, lora.a], { transB: int(1) }); // [N, r]
+export function linearBackward(g: GraphBuilder, path: string, x: string, dy: string, weight: string, lora?: LoraValues): LinearBackward {
+  const direct = g.op(`${path}/dx/MatMul`, 'MatMul', [dy, weight]);
+  if (!lora) return { dx: direct };
+  const xLora = lora.mask ? g.op(`${path}/lora/dropout/Mul`, 'Mul', [x, lora.mask]) : x;
+  const down = g.op(`${path}/lora/xA/Gemm`, 'Gemm', [xLora, lora.a], { transB: int(1) }); // [N, r]
   const dDown = g.op(`${path}/lora/dyB/MatMul`, 'MatMul', [dy, lora.b]); // [N, r]
   const dB = g.op(`${path}/lora/dB/Gemm`, 'Gemm', [dy, down], { transA: int(1), alpha: { kind: 'float', value: lora.scale } });
-  const dA = g.op(`${path}/lora/dA/Gemm`, 'Gemm', [dDown, x], { transA: int(1), alpha: { kind: 'float', value: lora.scale } });
+  const dA = g.op(`${path}/lora/dA/Gemm`, 'Gemm', [dDown, xLora], { transA: int(1), alpha: { kind: 'float', value: lora.scale } });
+  if (!lora.mask) return { dx: direct, dA, dB };
+  const dxLora = g.op(`${path}/lora/dx/Mul`, 'Mul', [g.op(`${path}/lora/dx/MatMul`, 'MatMul', [dDown, lora.a]), lora.mask]);
+  const dx = g.op(`${path}/dx/Add`, 'Add', [direct, g.op(`${path}/lora/dx/scale/Mul`, 'Mul', [dxLora, g.f32(lora.scale)])]);
   return { dx, dA, dB };
 }
 

@@ -10,7 +10,8 @@ import { embed, LayerRunner } from '../engine/layer-runner.js';
 import { PreparedBatch } from '../engine/prepared-batch.js';
 import { OrtSession } from '../engine/session.js';
 import type { FeedTensor, SessionOptions } from '../engine/session.js';
-import { buildLayerBackwardGraph, loraGradName, loraInputName } from './backward-graph.js';
+import { buildLayerBackwardGraph, buildLayerDropoutForwardGraph, loraGradName, loraInputName, loraMaskName } from './backward-graph.js';
+import { adapterKeepBits, expandKeepBits } from './dropout.js';
 import { loraScale, mergedLayerWeights } from './lora.js';
 import type { LoraState } from './lora.js';
 import { buildLossGraph, headInputName, headWeights } from './loss-graph.js';
@@ -52,7 +53,9 @@ export class GradientEngine {
   private readonly runner: LayerRunner;
   private readonly teacherRunner?: LayerRunner;
   private readonly backward = new Map<string, Promise<OrtSession>>();
+  private readonly dropoutForward = new Map<string, Promise<OrtSession>>();
   private loss?: Promise<OrtSession>;
+  private evalLoss?: Promise<OrtSession>;
 
   constructor(
     readonly student: ModelWeights,
@@ -63,23 +66,110 @@ export class GradientEngine {
     if (opts.teacher) this.teacherRunner = new LayerRunner(opts.teacher.spec, opts.session);
   }
 
-  private backwardSession(layer: number): Promise<OrtSession> {
+  /** LoRA dropout's p; 0 = none (then the forward is the engine's, on merged weights). */
+  private get dropout(): number {
+    return this.lora.config.dropout ?? 0;
+  }
+
+  /** One session per layer shape and adapted set, built by `build` (the backward or the dropout forward). */
+  private layerSession(cache: Map<string, Promise<OrtSession>>, layer: number, build: typeof buildLayerBackwardGraph): Promise<OrtSession> {
     const spec = this.student.spec;
     const shape = spec.layers[layer];
     const adapted = this.lora.layers[layer].map((ad) => ({ weight: ad.weight, shape: [ad.outFeatures, ad.inFeatures] }));
     const key = `${shape.heads}/${shape.kvHeads}/${shape.intermediate}/${adapted.map((a) => a.weight).join(',')}`;
-    let s = this.backward.get(key);
+    let s = cache.get(key);
     if (!s) {
-      const graph = buildLayerBackwardGraph(spec, layer, { adapted, rank: this.lora.config.rank, scale: loraScale(this.lora.config) });
+      const graph = build(spec, layer, { adapted, rank: this.lora.config.rank, scale: loraScale(this.lora.config), dropout: this.dropout > 0 });
       s = OrtSession.create(graph, this.opts.session);
-      this.backward.set(key, s);
+      cache.set(key, s);
     }
     return s;
+  }
+
+  /** Every adapter's dropout keep-bits for the micro-batch, per layer (adapterKeepBits). */
+  private drawKeepBits(tokens: TokenBatch, noiseKey: number): Uint32Array[][] {
+    const rows = tokens.batch * tokens.seqLen;
+    return this.lora.layers.map((layer, i) => layer.map((ad, j) => adapterKeepBits(this.dropout, noiseKey, i, j, rows * ad.inFeatures)));
+  }
+
+  /** Feeds of layer i's training graphs: weights (merged unless dropout), adapters, and with dropout each adapter's mask. */
+  private layerFeeds(i: number, tokens: TokenBatch, batch: PreparedBatch, hidden: Float32Array, weights: Map<LayerWeightName, Float32Array>, keepBits?: Uint32Array[]): Record<string, FeedTensor> {
+    const { spec } = this.student;
+    const rank = this.lora.config.rank;
+    const feeds: Record<string, FeedTensor> = {
+      hidden: { type: 'float32', data: hidden, dims: [tokens.batch, tokens.seqLen, spec.hidden] },
+      attn_bias: batch.attnBias(spec.slidingWindows[i]),
+      cos: batch.cos,
+      sin: batch.sin,
+    };
+    for (const w of spec.layerWeights(i)) feeds[w.name] = { type: 'float32', data: weights.get(w.name)!, dims: w.shape };
+    const rows = tokens.batch * tokens.seqLen;
+    this.lora.layers[i].forEach((ad, j) => {
+      feeds[loraInputName('a', ad.weight)] = { type: 'float32', data: ad.a, dims: [rank, ad.inFeatures] };
+      feeds[loraInputName('b', ad.weight)] = { type: 'float32', data: ad.b, dims: [ad.outFeatures, rank] };
+      if (keepBits) feeds[loraMaskName(ad.weight)] = { type: 'float32', data: expandKeepBits(keepBits[j], this.dropout, rows * ad.inFeatures), dims: [rows, ad.inFeatures] };
+    });
+    return feeds;
+  }
+
+  /** The student's forward under LoRA dropout, keeping every layer's input. */
+  private async dropoutForwardPass(tokens: TokenBatch, keepBits: Uint32Array[][], keep: Float32Array[]): Promise<Float32Array> {
+    const { spec } = this.student;
+    const batch = new PreparedBatch(spec, tokens);
+    let hidden = embed(this.student.globals.get('embed.weight')!, tokens.ids, spec.hidden);
+    for (let i = 0; i < spec.numLayers; i++) {
+      keep.push(hidden);
+      const session = await this.layerSession(this.dropoutForward, i, buildLayerDropoutForwardGraph);
+      hidden = (await session.run(this.layerFeeds(i, tokens, batch, hidden, this.student.layers[i], keepBits[i]))).hidden_out.data;
+    }
+    return hidden;
   }
 
   private lossSession(): Promise<OrtSession> {
     this.loss ??= OrtSession.create(buildLossGraph(this.student.spec, { ...this.opts.loss, teacher: this.opts.teacher?.spec }), this.opts.session);
     return this.loss;
+  }
+
+  /** Cross-entropy alone, without gradients: what held-out evaluation reads. */
+  private evalSession(): Promise<OrtSession> {
+    this.evalLoss ??= OrtSession.create(buildLossGraph(this.student.spec, { temperature: 1, ceMix: 0, gradient: false }), this.opts.session);
+    return this.evalLoss;
+  }
+
+  /** The head weights (final norm, lm_head) of `model` as the loss graphs' feeds. */
+  private headFeeds(model: ModelWeights, role: 'student' | 'teacher'): Record<string, FeedTensor> {
+    const shapes = new Map(model.spec.globalWeights().map((w) => [w.name, w.shape]));
+    return Object.fromEntries(headWeights(model.spec).map((n) => [headInputName(role, n), { type: 'float32', data: model.globals.get(n)!, dims: shapes.get(n)! } as FeedTensor]));
+  }
+
+  /**
+   * Σ_n w_n·CE_n over the batches of the student with the adapters merged (once for all of
+   * them), forward only: no dropout, no teacher, nothing kept for a backward. Held-out loss as
+   * the merged checkpoint will score it.
+   */
+  async evaluate(batches: readonly { tokens: TokenBatch; targets: LossTargets }[]): Promise<number> {
+    const { spec } = this.student;
+    const merged = this.student.layers.map((w, i) => mergedLayerWeights(w, this.lora.layers[i], this.lora.config));
+    const session = await this.evalSession();
+    const heads = this.headFeeds(this.student, 'student');
+    const d = spec.hidden;
+    const chunk = this.opts.chunkTokens ?? DEFAULT_CHUNK;
+    let lossSum = 0;
+    for (const { tokens, targets } of batches) {
+      const last = await this.forward(this.student, this.runner, tokens, (i) => merged[i]);
+      const N = tokens.batch * tokens.seqLen;
+      for (let start = 0; start < N; start += chunk) {
+        const end = Math.min(N, start + chunk);
+        const out = await session.run({
+          ...heads,
+          hidden: { type: 'float32', data: last.subarray(start * d, end * d), dims: [end - start, d] },
+          targets: { type: 'int64', data: BigInt64Array.from(targets.ids.subarray(start, end), (t) => BigInt(Math.max(t, 0))), dims: [end - start] },
+          token_weight: { type: 'float32', data: targets.weight.subarray(start, end), dims: [end - start] },
+        });
+        lossSum += out.loss.data[0];
+      }
+    }
+    return lossSum;
   }
 
   /** Last hidden state of `model` on the batch, and (when asked) every layer's input. */
@@ -96,12 +186,16 @@ export class GradientEngine {
   /**
    * Σ_n w_n·ℓ_n over the batch, with its gradient w.r.t. every adapter added into `grads`.
    * The caller picks the weights (e.g. 1 / tokens in the optimizer step) so accumulation is a sum.
+   * With LoRA dropout, `noiseKey` picks the masks (adapterMask): the same key, the same masks.
    */
-  async accumulate(tokens: TokenBatch, targets: LossTargets, grads: LoraGrads): Promise<number> {
+  async accumulate(tokens: TokenBatch, targets: LossTargets, grads: LoraGrads, noiseKey = 0): Promise<number> {
     const { spec } = this.student;
-    const merged = this.student.layers.map((w, i) => mergedLayerWeights(w, this.lora.layers[i], this.lora.config));
+    const dropout = this.dropout > 0;
+    // under dropout the graphs add the adapter branch themselves, on the unmerged weights
+    const weights = dropout ? this.student.layers : this.student.layers.map((w, i) => mergedLayerWeights(w, this.lora.layers[i], this.lora.config));
+    const keepBits = dropout ? this.drawKeepBits(tokens, noiseKey) : undefined;
     const inputs: Float32Array[] = [];
-    const last = await this.forward(this.student, this.runner, tokens, (i) => merged[i], inputs);
+    const last = keepBits ? await this.dropoutForwardPass(tokens, keepBits, inputs) : await this.forward(this.student, this.runner, tokens, (i) => weights[i], inputs);
     const teacher = this.opts.teacher;
     const teacherLast = teacher ? await this.forward(teacher, this.teacherRunner!, tokens, (i) => teacher.layers[i]) : undefined;
 
@@ -110,13 +204,7 @@ export class GradientEngine {
     let grad: Float32Array = new Float32Array(N * d);
     let lossSum = 0;
     const lossSession = await this.lossSession();
-    const heads: Record<string, FeedTensor> = {};
-    const addHeads = (model: ModelWeights, role: 'student' | 'teacher') => {
-      const shapes = new Map(model.spec.globalWeights().map((w) => [w.name, w.shape]));
-      for (const n of headWeights(model.spec)) heads[headInputName(role, n)] = { type: 'float32', data: model.globals.get(n)!, dims: shapes.get(n)! };
-    };
-    addHeads(this.student, 'student');
-    if (teacher) addHeads(teacher, 'teacher');
+    const heads = { ...this.headFeeds(this.student, 'student'), ...(teacher ? this.headFeeds(teacher, 'teacher') : {}) };
     const chunk = this.opts.chunkTokens ?? DEFAULT_CHUNK;
     for (let start = 0; start < N; start += chunk) {
       const end = Math.min(N, start + chunk);
@@ -139,19 +227,9 @@ export class GradientEngine {
     const batch = new PreparedBatch(spec, tokens);
     for (let i = spec.numLayers - 1; i >= 0; i--) {
       const adapters = this.lora.layers[i];
-      const feeds: Record<string, FeedTensor> = {
-        hidden: { type: 'float32', data: inputs[i], dims: [tokens.batch, tokens.seqLen, d] },
-        grad_out: { type: 'float32', data: grad, dims: [tokens.batch, tokens.seqLen, d] },
-        attn_bias: batch.attnBias(spec.slidingWindows[i]),
-        cos: batch.cos,
-        sin: batch.sin,
-      };
-      for (const w of spec.layerWeights(i)) feeds[w.name] = { type: 'float32', data: merged[i].get(w.name)!, dims: w.shape };
-      for (const ad of adapters) {
-        feeds[loraInputName('a', ad.weight)] = { type: 'float32', data: ad.a, dims: [this.lora.config.rank, ad.inFeatures] };
-        feeds[loraInputName('b', ad.weight)] = { type: 'float32', data: ad.b, dims: [ad.outFeatures, this.lora.config.rank] };
-      }
-      const out = await (await this.backwardSession(i)).run(feeds);
+      const feeds = this.layerFeeds(i, tokens, batch, inputs[i], weights[i], keepBits?.[i]);
+      feeds.grad_out = { type: 'float32', data: grad, dims: [tokens.batch, tokens.seqLen, d] };
+      const out = await (await this.layerSession(this.backward, i, buildLayerBackwardGraph)).run(feeds);
       adapters.forEach((ad, j) => {
         addInto(grads[i][j].a, out[loraGradName('a', ad.weight)].data);
         addInto(grads[i][j].b, out[loraGradName('b', ad.weight)].data);
@@ -164,8 +242,9 @@ export class GradientEngine {
   async close(): Promise<void> {
     await this.runner.close();
     await this.teacherRunner?.close();
-    for (const s of this.backward.values()) await (await s).release();
+    for (const s of [...this.backward.values(), ...this.dropoutForward.values()]) await (await s).release();
     if (this.loss) await (await this.loss).release();
+    if (this.evalLoss) await (await this.evalLoss).release();
   }
 }
 

@@ -15,6 +15,8 @@ export interface LoraConfig {
   rank: number;
   alpha: number;
   targets: readonly LoraTarget[];
+  /** peft's lora_dropout: during training the adapter branch reads dropout(x); the merge ignores it. */
+  dropout?: number;
 }
 
 export const loraScale = (c: LoraConfig): number => c.alpha / c.rank;

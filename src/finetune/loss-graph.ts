@@ -24,6 +24,8 @@ export interface LossOptions {
   temperature: number;
   /** λ: weight of cross-entropy next to distillation (teacher only). */
   ceMix: number;
+  /** false: the loss alone, no grad_hidden (held-out evaluation). Default true. */
+  gradient?: boolean;
 }
 
 /** Graph input names of a model's head weights: student `embed.weight`…, teacher `teacher.embed.weight`…. */
@@ -57,11 +59,14 @@ export function buildLossGraph(student: ArchSpec, opts: LossOptions): Uint8Array
   // cross-entropy per token and its logit gradient
   const logProbs = g.op('/ce/LogSoftmax', 'LogSoftmax', [logits], { axis: int(1) });
   const ce = g.op('/ce/Neg', 'Neg', [g.op('/ce/Squeeze', 'Squeeze', [g.op('/ce/GatherElements', 'GatherElements', [logProbs, column], { axis: int(1) }), g.i64([1])])]);
-  const oneHot = g.op('/ce/OneHot', 'OneHot', [targets, g.i64([V]), g.op('/ce/values/Constant', 'Constant', [], { value: { kind: 'tensor', value: { name: 'values', elemType: ElemType.FLOAT, dims: [2], raw: new Uint8Array(new Float32Array([0, 1]).buffer) } } })], { axis: int(-1) });
-  const dCe = () => g.op('/ce/grad/Sub', 'Sub', [g.op('/ce/Exp', 'Exp', [logProbs]), oneHot]);
+  // gradients are built only when asked for: an evaluation graph carries no dead [N × V] nodes
+  const dCe = () => {
+    const oneHot = g.op('/ce/OneHot', 'OneHot', [targets, g.i64([V]), g.op('/ce/values/Constant', 'Constant', [], { value: { kind: 'tensor', value: { name: 'values', elemType: ElemType.FLOAT, dims: [2], raw: new Uint8Array(new Float32Array([0, 1]).buffer) } } })], { axis: int(-1) });
+    return g.op('/ce/grad/Sub', 'Sub', [g.op('/ce/Exp', 'Exp', [logProbs]), oneHot]);
+  };
 
   let perToken: string;
-  let dLogits: string;
+  let dLogits: () => string;
   if (opts.teacher) {
     const t = opts.teacher;
     if (t.vocab !== V) throw new Error(`teacher vocabulary ${t.vocab} != student vocabulary ${V}`);
@@ -76,26 +81,27 @@ export function buildLossGraph(student: ArchSpec, opts: LossOptions): Uint8Array
     const pt = g.op('/kd/teacher/Exp', 'Exp', [logPt]);
     const kl = sumVocab('/kd/kl', g.op('/kd/kl/Mul', 'Mul', [pt, g.op('/kd/kl/Sub', 'Sub', [logPt, logPs])]));
     const kd = g.op('/kd/Mul', 'Mul', [kl, g.f32(tau * tau)]);
-    const dKd = g.op('/kd/grad/Mul', 'Mul', [g.op('/kd/grad/Sub', 'Sub', [g.op('/kd/student/Exp', 'Exp', [logPs]), pt]), g.f32(tau)]);
+    const dKd = () => g.op('/kd/grad/Mul', 'Mul', [g.op('/kd/grad/Sub', 'Sub', [g.op('/kd/student/Exp', 'Exp', [logPs]), pt]), g.f32(tau)]);
     if (opts.ceMix > 0) {
       const mix = (path: string, a: string, b: string) =>
         g.op(`${path}/Add`, 'Add', [g.op(`${path}/Mul`, 'Mul', [a, g.f32(1 - opts.ceMix)]), g.op(`${path}/Mul_1`, 'Mul', [b, g.f32(opts.ceMix)])]);
       perToken = mix('/mix/loss', kd, ce);
-      dLogits = mix('/mix/grad', dKd, dCe());
+      dLogits = () => mix('/mix/grad', dKd(), dCe());
     } else {
       perToken = kd;
       dLogits = dKd;
     }
   } else {
     perToken = ce;
-    dLogits = dCe();
+    dLogits = dCe;
   }
 
   const loss = g.op('/loss/ReduceSum', 'ReduceSum', [g.op('/loss/Mul', 'Mul', [perToken, tokenWeight])], { keepdims: int(0) });
-  const dz = g.op('/grad/weight/Mul', 'Mul', [dLogits, g.op('/grad/weight/Unsqueeze', 'Unsqueeze', [tokenWeight, g.i64([1])])]);
+  g.output(loss, 'loss', ElemType.FLOAT, []);
+  if (opts.gradient === false) return g.toBytes(VERSION);
+  const dz = g.op('/grad/weight/Mul', 'Mul', [dLogits(), g.op('/grad/weight/Unsqueeze', 'Unsqueeze', [tokenWeight, g.i64([1])])]);
   const dNormed = g.op('/grad/lm_head/MatMul', 'MatMul', [dz, lmHead]);
   const dHidden = normBackward(g, student.norm.kind, '/grad/norm', finalNorm, dNormed);
-  g.output(loss, 'loss', ElemType.FLOAT, []);
   g.output(dHidden, 'grad_hidden', ElemType.FLOAT, ['tokens', student.hidden]);
   return g.toBytes(VERSION);
 }

@@ -21,8 +21,8 @@ export function targetModules(lora: LoraState): string[] {
   return [...names];
 }
 
-export async function writePeftAdapter(dir: string, lora: LoraState, baseModel: string, dropout = 0): Promise<void> {
-  const { rank, alpha } = lora.config;
+export async function writePeftAdapter(dir: string, lora: LoraState, baseModel: string): Promise<void> {
+  const { rank, alpha, dropout = 0 } = lora.config;
   const config = {
     peft_type: 'LORA',
     task_type: 'CAUSAL_LM',

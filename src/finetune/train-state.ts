@@ -11,6 +11,7 @@ import { StagedFolder } from '../export/staged-folder.js';
 import { SafetensorsFile, writeSafetensors } from '../io/safetensors.js';
 import type { TensorWithData } from '../io/safetensors.js';
 import type { AdamWState } from './adamw.js';
+import type { EvalPoint } from './held-out-eval.js';
 
 const STATE_FILE = 'train_state.json';
 const TENSORS_FILE = 'train_state.safetensors';
@@ -20,6 +21,8 @@ export interface TrainProgress {
   tokens: number;
   labelled: number;
   curve: number[];
+  /** Held-out points so far (--eval-every); absent in checkpoints of runs without it. */
+  evals?: EvalPoint[];
 }
 
 export interface SavedState {

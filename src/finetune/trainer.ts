@@ -4,8 +4,10 @@
  * clips their global norm, and takes one AdamW step at the scheduled learning rate.
  */
 import { padBatch } from '../engine/batch.js';
+import type { TokenBatch } from '../engine/batch.js';
 import { AdamW, ADAMW_DEFAULTS, clipGradNorm } from './adamw.js';
 import type { AdamWState } from './adamw.js';
+import { mixSeed } from './dropout.js';
 import type { GradientEngine } from './gradients.js';
 import { zeroGrads } from './gradients.js';
 import type { LoraState } from './lora.js';
@@ -45,6 +47,14 @@ export interface StepResult {
   lr: number;
 }
 
+/** A micro-batch as the engine takes it: right-padded ids and the labelled mask laid out the same way. */
+export function paddedExamples(examples: readonly TrainingExample[], padId: number): { tokens: TokenBatch; labelled: Uint8Array } {
+  const tokens = padBatch(examples.map((e) => e.ids), padId);
+  const labelled = new Uint8Array(tokens.ids.length);
+  examples.forEach((e, b) => labelled.set(e.labelled, b * tokens.seqLen));
+  return { tokens, labelled };
+}
+
 /** The adapters' tensors in a fixed order: what the optimizer updates. */
 export function loraParams(lora: LoraState): Float32Array[] {
   return lora.layers.flatMap((layer) => layer.flatMap((ad) => [ad.a, ad.b]));
@@ -71,19 +81,15 @@ export class Trainer {
     return this.optimizer.state.step;
   }
 
-  async step(microBatches: readonly (readonly TrainingExample[])[], padId = 0): Promise<StepResult> {
-    const batches = microBatches.map((examples) => {
-      const tokens = padBatch(examples.map((e) => e.ids), padId);
-      const labelled = new Uint8Array(tokens.ids.length);
-      examples.forEach((e, b) => labelled.set(e.labelled, b * tokens.seqLen));
-      return { tokens, labelled };
-    });
+  /** `seed` keys LoRA dropout's masks together with the step and micro-batch index, so a resumed run draws the same ones. */
+  async step(microBatches: readonly (readonly TrainingExample[])[], padId = 0, seed = 0): Promise<StepResult> {
+    const batches = microBatches.map((examples) => paddedExamples(examples, padId));
     const labelledTotal = batches.reduce((n, b) => n + labelledCount(b.tokens, b.labelled), 0);
     const tokens = microBatches.reduce((n, mb) => n + mb.reduce((k, e) => k + e.ids.length, 0), 0);
     const grads = zeroGrads(this.lora);
     let loss = 0;
     if (labelledTotal > 0) {
-      for (const b of batches) loss += await this.engine.accumulate(b.tokens, nextTokenTargets(b.tokens, b.labelled, 1 / labelledTotal), grads);
+      for (const [m, b] of batches.entries()) loss += await this.engine.accumulate(b.tokens, nextTokenTargets(b.tokens, b.labelled, 1 / labelledTotal), grads, mixSeed(seed, this.stepsDone, m));
     }
     const flat = grads.flatMap((layer) => layer.flatMap((g) => [g.a, g.b]));
     const gradNorm = this.opts.gradClip > 0 ? clipGradNorm(flat, this.opts.gradClip) : clipGradNorm(flat, Infinity);

@@ -67,6 +67,17 @@ test('paths that must exist', async () => {
   await expectUsageError(['finetune', '--model', model, '--out', join(scratch, 'ft'), '--data', missing], '--data', /missing\.txt: no such file/);
 });
 
+test('fine-tuning flags: the same parsers under finetune and prune --finetune', async () => {
+  const data = join(scratch, 'calib.txt');
+  const finetune = (...flags: string[]) => ['finetune', '--model', model, '--out', join(scratch, 'ft'), '--data', data, ...flags];
+  await expectUsageError(finetune('--lora-dropout', '1'), '--lora-dropout', /expected a probability in \[0, 1\), got '1'/);
+  await expectUsageError(prune('--ratio', '0.2', '--finetune', data, '--finetune-lora-dropout', '-0.1'), '--finetune-lora-dropout', /probability in \[0, 1\)/);
+  await expectUsageError(finetune('--eval-every', '0'), '--eval-every', /expected a positive integer, got '0'/);
+  await expectUsageError(prune('--ratio', '0.2', '--finetune', data, '--finetune-eval-data', join(scratch, 'missing.json')), '--finetune-eval-data', /missing\.json: no such file/);
+  await expectUsageError(prune('--ratio', '0.2', '--finetune', join(scratch, 'missing.json')), '--finetune', /missing\.json: no such file/);
+  await expectUsageError(prune('--ratio', '0.2', '--finetune', data, '--finetune-schedule', 'step'), '--finetune-schedule', /cosine.*linear.*constant/);
+});
+
 test('choices come from the registries', async () => {
   await expectUsageError(prune('--ratio', '0.2', '--method', 'magic'), '--method', new RegExp(METHODS.map((m) => m.name).join('.*')));
   await expectUsageError(prune('--ratio', '0.2', '--recover', 'refit'), '--recover', new RegExp(RECOVERY_METHODS.map((m) => m.name).join('.*')));

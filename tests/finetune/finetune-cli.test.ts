@@ -128,3 +128,32 @@ test('bad input: one line, non-zero exit, nothing written', async () => {
     assert.ok(!existsSync(out));
   }
 });
+
+test('--lora-dropout: same seed, same bytes; 0 is the no-dropout run; recorded in amp_prune.json and adapter_config.json', async () => {
+  const dir = await fixtureDir('llama3-gqa-tied');
+  const common = [...BASE, train, '--model', dir, '--steps', '2', '--batch-tokens', '200', '--seq-len', '96', '--seed', '5', '--lr', '1e-2'];
+  const run = async (name: string, extra: string[]) => {
+    const out = join(scratch, name);
+    const r = await runCli([...common, '--out', out, ...extra]);
+    assert.equal(r.code, 0, r.stderr);
+    return { out, weights: await readFile(join(out, 'model.safetensors')) };
+  };
+  const plain = await run('drop-none', []);
+  const zero = await run('drop-zero', ['--lora-dropout', '0']);
+  const a = await run('drop-a', ['--lora-dropout', '0.2', '--save-adapter', join(scratch, 'drop-a-adapter')]);
+  const b = await run('drop-b', ['--lora-dropout', '0.2']);
+  assert.deepEqual(zero.weights, plain.weights, 'p = 0 trains exactly as without dropout');
+  assert.deepEqual(a.weights, b.weights, 'same seed, same dropout masks');
+  assert.notDeepEqual(a.weights, plain.weights, 'dropout changes training');
+  const record = JSON.parse(await readFile(join(a.out, 'amp_prune.json'), 'utf8'));
+  assert.equal(record.finetune.lora.dropout, 0.2);
+  const adapterConfig = JSON.parse(await readFile(join(scratch, 'drop-a-adapter', 'adapter_config.json'), 'utf8'));
+  assert.equal(adapterConfig.lora_dropout, 0.2);
+  // peft loads the adapter with its dropout, and its merge (which ignores dropout) is our output
+  const check = await py(['merge-check', '--base', dir, '--adapter', join(scratch, 'drop-a-adapter'), '--merged', a.out, '--ids', JSON.stringify([[1, 50, 60, 70, 80]])]);
+  assert.ok(check.lora_b_norm > 1e-3);
+  assert.ok(check.max_weight_diff <= 1e-6, `weights differ from merge_and_unload by ${check.max_weight_diff}`);
+  const refused = await runCli([...common, '--out', join(scratch, 'never-drop'), '--lora-dropout', '1']);
+  assert.notEqual(refused.code, 0);
+  assert.match(refused.stderr, /--lora-dropout.*probability in \[0, 1\)/);
+});

@@ -50,7 +50,11 @@ export interface ReferenceGrads {
   grads: Map<string, number[]>;
 }
 
-export async function referenceGrads(scratch: string, modelDir: string, lora: LoraState, tokens: TokenBatch, labelled: Uint8Array, kd?: { teacher: string; temperature: number; ceMix: number }): Promise<ReferenceGrads> {
+/**
+ * peft's loss and LoRA gradients on the batch. `masks` (peft module name -> flat [B·T·in] mask)
+ * stand in for the adapters' lora_dropout draws.
+ */
+export async function referenceGrads(scratch: string, modelDir: string, lora: LoraState, tokens: TokenBatch, labelled: Uint8Array, kd?: { teacher: string; temperature: number; ceMix: number }, masks?: Record<string, number[]>): Promise<ReferenceGrads> {
   const adapter = join(scratch, 'adapter');
   await mkdir(adapter, { recursive: true });
   await writePeftAdapter(adapter, lora, modelDir);
@@ -58,6 +62,11 @@ export async function referenceGrads(scratch: string, modelDir: string, lora: Lo
   await writeBatchJson(batchFile, tokens, labelled);
   const args = [LORA_REFERENCE, 'grads', '--model', modelDir, '--adapter', adapter, '--batch', batchFile];
   if (kd) args.push('--teacher', kd.teacher, '--temperature', String(kd.temperature), '--ce-mix', String(kd.ceMix));
+  if (masks) {
+    const masksFile = join(scratch, 'masks.json');
+    await writeFile(masksFile, JSON.stringify(masks));
+    args.push('--masks', masksFile);
+  }
   const out = JSON.parse((await runPython(args)).trim().split('\n').pop()!) as { loss: number; grads: Record<string, number[]> };
   return { loss: out.loss, grads: new Map(Object.entries(out.grads).map(([k, v]) => [k.replace('.default.', '.'), v])) };
 }

@@ -1,7 +1,7 @@
 /**
  * A run stopped by SIGINT saves a resumable checkpoint, writes no output, and says how to resume;
- * resuming gives byte-for-byte the output of one uninterrupted run. Resuming with other settings
- * is refused.
+ * resuming gives byte-for-byte the output of one uninterrupted run (LoRA dropout's masks and the
+ * held-out points included). Resuming with other settings is refused.
  */
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
@@ -27,7 +27,7 @@ before(async () => {
 after(() => rm(scratch, { recursive: true, force: true }));
 
 const STEPS = 40;
-const args = (model: string, out: string) => ['--threads', '1', 'finetune', '--model', model, '--data', data, '--out', out, '--steps', String(STEPS), '--batch-tokens', '160', '--seq-len', '96', '--lr', '1e-2', '--warmup', '3', '--weight-decay', '0.01', '--seed', '9', '--checkpoint-every', '1'];
+const args = (model: string, out: string) => ['--threads', '1', 'finetune', '--model', model, '--data', data, '--out', out, '--steps', String(STEPS), '--batch-tokens', '160', '--seq-len', '96', '--lr', '1e-2', '--warmup', '3', '--weight-decay', '0.01', '--seed', '9', '--checkpoint-every', '1', '--lora-dropout', '0.1', '--eval-every', '7'];
 
 /** Runs the CLI and sends SIGINT as soon as the first checkpoint exists. */
 function runAndInterrupt(cliArgs: string[], checkpoint: string): Promise<{ code: number | null; stderr: string }> {

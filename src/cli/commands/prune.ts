@@ -34,6 +34,8 @@ export interface PruneFlags {
   dryRun?: boolean;
   force?: boolean;
   json?: boolean;
+  /** Training data: fine-tune after pruning (the --finetune-* options hold the rest). */
+  finetune?: string;
   /** Formats to write besides the folder, and their dtypes (see ../prune-exports.ts). */
   export?: string;
   exportDtype?: string;
@@ -45,8 +47,27 @@ function oneOf<T extends string>(flag: string, value: string, allowed: readonly 
 }
 
 export async function pruneCommand(flags: PruneFlags, global: GlobalOptions): Promise<void> {
+  if (flags.finetune !== undefined) {
+    // the exports would be of the pruned model, not the fine-tuned one that --out receives
+    if (flags.export !== undefined || flags.exportDtype !== undefined) throw new UserError('--finetune with --export: export the fine-tuned folder afterwards with `amp-prune export` (prune --export writes the pruned model, before fine-tuning)');
+    const { pruneThenFinetune } = await import('./prune-finetune.js');
+    await pruneThenFinetune(flags, global);
+    return;
+  }
+  const outcome = await runPrune(flags, global);
+  for (const w of outcome.warnings) console.error(`amp-prune: warning: ${w}`);
+  if (flags.json) {
+    console.log(JSON.stringify({ ...jsonSummary(flags, outcome), ...(outcome.exported ? { exported: outcome.exported } : {}) }, null, 2));
+    return;
+  }
+  printSummary(flags, outcome);
+  printExported(outcome.exported ?? {});
+}
+
+/** prune() on the flags (with --export, the exports too), with progress bars unless --json. */
+export async function runPrune(flags: PruneFlags, global: GlobalOptions): Promise<PruneOutcome & { exported?: ExportedFiles }> {
   await prepareModel(flags.model); // fetch / convert with progress bars; prune() then finds the cached folder
-  const outcome = await pruneWithExports(
+  return pruneWithExports(
     flags,
     {
       model: flags.model,
@@ -75,16 +96,9 @@ export async function pruneCommand(flags: PruneFlags, global: GlobalOptions): Pr
     },
     flags.json ? undefined : terminalProgress(),
   );
-  for (const w of outcome.warnings) console.error(`amp-prune: warning: ${w}`);
-  if (flags.json) {
-    console.log(JSON.stringify({ ...jsonSummary(flags, outcome), ...(outcome.exported ? { exported: outcome.exported } : {}) }, null, 2));
-    return;
-  }
-  printSummary(flags, outcome);
-  printExported(outcome.exported ?? {});
 }
 
-function jsonSummary(flags: PruneFlags, o: PruneOutcome) {
+export function jsonSummary(flags: PruneFlags, o: PruneOutcome) {
   return {
     dryRun: flags.dryRun ?? false,
     out: flags.dryRun ? null : flags.out,
@@ -115,7 +129,7 @@ function widthRuns(shapes: LayerShape[]): string[] {
   return lines;
 }
 
-function printSummary(flags: PruneFlags, o: PruneOutcome): void {
+export function printSummary(flags: PruneFlags, o: PruneOutcome, heading?: string): void {
   const { before, after, achievedRatio, shapes } = o.summary;
   const rows: [string, number, number][] = [
     ['attention', before.attention, after.attention],
@@ -125,7 +139,7 @@ function printSummary(flags: PruneFlags, o: PruneOutcome): void {
     ['lm_head', before.lmHead, after.lmHead],
     ['total', before.total, after.total],
   ];
-  console.log(flags.dryRun ? 'Plan (dry run: nothing written)' : `Pruned model written to ${flags.out}`);
+  console.log(heading ?? (flags.dryRun ? 'Plan (dry run: nothing written)' : `Pruned model written to ${flags.out}`));
   console.log(`  method ${flags.method}, allocation ${flags.allocation}, ratio asked ${pct(o.ratioAsked)}, achieved ${pct(achievedRatio)}`);
   console.log(`\n  ${'parameters'.padEnd(12)} ${'before'.padStart(15)} ${'after'.padStart(15)}`);
   for (const [name, b, a] of rows) console.log(`  ${name.padEnd(12)} ${fmt(b).padStart(15)} ${fmt(a).padStart(15)}`);
