@@ -12,7 +12,9 @@
  * from the dense model (kd) or on next-token cross-entropy (ce). WikiText-2 perplexity before and
  * after on 3 x 2048-token windows (the README's quality table) and 2 x 1024 (the windows of the
  * PyTorch + peft figure the issue quotes); with --mc-limit N also the seven zero-shot tasks on their
- * first N items. gap closed = (ppl_pruned − ppl_tuned) / (ppl_pruned − ppl_dense).
+ * first N items. gap closed = (ppl_pruned − ppl_tuned) / (ppl_pruned − ppl_dense). The curve: finetune's
+ * --eval-every 10 on a held-out slice of WikiText-2 test (its first 16 000 characters, a different
+ * slice of text than the windows above only in length: the curve shows the trend, the table the figure).
  * Resumable: pruned and tuned models and eval records are cached under .cache/bench/finetune/, and
  * bench/results/finetune.json is rewritten after every configuration.
  *
@@ -83,6 +85,8 @@ interface TrainRun {
   lossLast: number;
   lossCurve: number[];
   trainSeconds: number;
+  /** Held-out WikiText-2 perplexity every EVAL_EVERY steps (step 0 = the pruned model). */
+  curve: { step: number; tokens: number; ppl: number }[];
 }
 
 interface FinetuneJson {
@@ -93,6 +97,16 @@ interface FinetuneJson {
   trainSeconds: number;
   stepSeconds: number[];
   stepTokens: number[];
+  evals: { step: number; tokens: number; ppl: number }[];
+}
+
+const EVAL_EVERY = 10;
+
+/** The curve's held-out text: the start of WikiText-2 test as plain text. */
+async function curveText(s: Settings): Promise<string> {
+  const file = join(s.work, 'wikitext2-heldout.txt');
+  if (!existsSync(file)) await writeFile(file, (await readFile(join(s.dataDir, 'wikitext2', 'test.txt'), 'utf8')).slice(0, 16000));
+  return file;
 }
 
 interface Settings {
@@ -160,6 +174,7 @@ async function finetuned(pruned: string, dense: string, c: Config, s: Settings, 
     const child = await runCli([
       'finetune', '--model', pruned, '--out', dir, '--data', data, '--steps', String(s.steps),
       '--batch-tokens', '2048', '--seq-len', '512', '--seed', '0', '--force', '--json',
+      '--eval-every', String(EVAL_EVERY), '--eval-data', await curveText(s),
       ...(c.loss === 'kd' ? ['--teacher', dense] : []),
     ], s.threads);
     const summary = JSON.parse(child.stdout.trim().split('\n').at(-1)!) as FinetuneJson;
@@ -173,6 +188,7 @@ async function finetuned(pruned: string, dense: string, c: Config, s: Settings, 
       lossLast: summary.lossLast,
       lossCurve: record.finetune.lossCurve,
       trainSeconds: summary.trainSeconds,
+      curve: summary.evals.map(({ step, tokens, ppl }) => ({ step, tokens, ppl })),
     };
   });
   return { dir, run };
@@ -184,7 +200,7 @@ async function qualitySuite(s: Settings, wanted: readonly string[] | undefined, 
   const host = await machine(s.threads);
   const denseQuality = await quality(dense, 'dense', s);
   const rows: Record<string, unknown>[] = [];
-  const table: string[][] = [['config', 'ppl 3x2048: pruned -> tuned (dense)', 'gap closed', 'x dense', 'ppl 2x1024', 'avg5', 'train s', 'loss']];
+  const table: string[][] = [['config', 'ppl 3x2048: pruned -> tuned (dense)', 'gap closed', 'x dense', 'ppl 2x1024', 'avg5', 'train s', 'loss', 'held-out ppl every 10 steps']];
   for (const c of CONFIGS.filter((x) => !wanted || wanted.includes(x.name))) {
     const started = performance.now();
     const pruned = await prunedModel(dense, c, s);
@@ -212,6 +228,7 @@ async function qualitySuite(s: Settings, wanted: readonly string[] | undefined, 
       `${avg(before)} -> ${avg(after)} (${avg(denseQuality)})`,
       fixed(run.seconds, 0),
       `${fixed(run.lossFirst, 3)} -> ${fixed(run.lossLast, 3)}`,
+      (run.curve ?? []).map((p) => fixed(p.ppl, 0)).join(' '),
     ]);
     console.error(`${c.name}: ${table.at(-1)!.slice(1).join(' | ')} (${fixed((performance.now() - started) / 1000, 0)} s)`);
     if (quick) continue;
