@@ -17,6 +17,7 @@ import type { GramWeighting } from '../engine/layer.js';
 import { UserError } from '../errors.js';
 import { resolveModel } from '../models/resolve.js';
 import { StagedFolder } from '../export/staged-folder.js';
+import type { PruneRecord } from '../export/amp-prune-record.js';
 import { readModelConfig } from '../io/checkpoint.js';
 import { loadTokenizer } from '../io/tokenizer.js';
 import { readAllocationFile } from '../plan/allocation-file.js';
@@ -41,7 +42,7 @@ import { SILENT_PROGRESS } from './request.js';
 export interface PruneOutcome {
   summary: PlanSummary;
   /** The contents of amp_prune.json (absent for a dry run). */
-  record?: Record<string, unknown>;
+  record?: PruneRecord;
   /** Which runtimes can load the output, in one sentence. */
   loadableBy: string;
   ratioAsked: number;
@@ -147,7 +148,7 @@ export async function prune(request: PruneRequest, progress: PruneProgress = SIL
       const scoring = planner ? 'scoring, ' : '';
       progress.phase(pass ? `${scoring}recovering (${recovery.method.name}) and writing` : 'writing', spec.numLayers);
       const record = () => pruneRecord(req, ckpt, opts, plans, scores, summary, calibration?.description, recovery, pass?.records);
-      let json: Record<string, unknown> | undefined;
+      let json: PruneRecord | undefined;
       await writePrunedCheckpoint(ckpt, {
         outDir: req.out,
         force: req.force,
@@ -281,14 +282,14 @@ function pruneRecord(
   calibration: CalibrationDescription | undefined,
   recovery: RecoveryChoice,
   layerRecovery: LayerRecoveryRecord[] | undefined,
-): Record<string, unknown> {
+): PruneRecord {
   return {
     tool: { name: 'amp-prune', version: VERSION },
     method: req.method,
     allocation: opts.allocation.kind === 'file' ? { kind: 'file', file: opts.allocation.file } : { kind: opts.allocation.kind },
     gqa: opts.gqa,
     align: opts.align,
-    skip_layers: opts.skipLayers,
+    skip_layers: [...opts.skipLayers],
     seed: req.seed,
     ratio: { asked: opts.ratio, achieved: summary.achievedRatio, layers_worth: req.layers ?? null },
     parameters: { before: summary.before, after: summary.after },
@@ -296,7 +297,7 @@ function pruneRecord(
     calibration: calibration ?? null,
     recovery: {
       method: recovery.method.name,
-      rewrites: recovery.method.rewrites,
+      rewrites: [...recovery.method.rewrites],
       damp: recovery.method.name === 'lsq' ? recovery.damp : null,
       propagate: recovery.method === none ? null : recovery.propagate,
       token_weighting: recovery.method === none ? null : recovery.weighting,

@@ -13,6 +13,7 @@ import { multipleChoiceAverage } from '../../src/eval/run.js';
 import { TASKS } from '../../src/eval/registry.js';
 import { MULTIPLE_CHOICE_TASKS } from '../../src/eval/tasks/index.js';
 import type { TaskResult } from '../../src/eval/task.js';
+import { handMadePruneRecord } from '../helpers/amp-prune-record.js';
 import { runCli } from '../helpers/cli.js';
 import { fixtureDir, REPO_ROOT } from '../helpers/python.js';
 
@@ -23,13 +24,7 @@ let phi: string;
 /** A copy of the phi fixture with an amp_prune.json, as `prune` leaves one. */
 let pruned: string;
 
-const PRUNE_RECORD = {
-  tool: { name: 'amp-prune', version: '0.1.0' },
-  method: 'amp',
-  ratio: { asked: 0.2, achieved: 0.19, layers_worth: null },
-  parameters: { before: { total: 200 }, after: { total: 160 } },
-  layers: [{ layer: 0, heads: { kept: [0, 1] } }],
-};
+const PRUNE_RECORD = handMadePruneRecord([{ heads: { kept: [0, 1], scores: [1, 2, 0] }, neurons: { kept: [0], scores: [1, 0] } }]);
 
 before(async () => {
   scratch = await mkdtemp(join(tmpdir(), 'amp-prune-eval-'));
@@ -49,6 +44,16 @@ async function assertUserError(args: string[], ...expected: (string | RegExp)[])
   assert.match(lines[0], /^amp-prune: error: /);
   for (const e of expected) assert.match(lines[0], typeof e === 'string' ? new RegExp(e.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')) : e);
 }
+
+test('a malformed amp_prune.json beside the model: one line naming the file and the field, before the model loads', async () => {
+  const broken = join(scratch, 'broken-record');
+  await cp(pruned, broken, { recursive: true });
+  const record = join(broken, 'amp_prune.json');
+  await writeFile(record, JSON.stringify({ ...PRUNE_RECORD, method: 7 }));
+  await assertUserError(['--model', broken, '--data-dir', DATA_DIR, '--limit', '1'], `${record}: not a valid amp_prune.json (method is not a string (got 7))`);
+  await writeFile(record, '[');
+  await assertUserError(['--model', broken, '--data-dir', DATA_DIR, '--limit', '1'], `${record}: not valid JSON`);
+});
 
 test('unknown task: lists the available ones', async () => {
   await assertUserError(['--model', phi, '--tasks', 'wikitext3', '--data-dir', DATA_DIR], "unknown task 'wikitext3'", 'available: ', 'wikitext2');
@@ -111,7 +116,8 @@ test('a run prints the table and writes a deterministic run record with the prun
   assert.equal(a.tool.name, 'amp-prune');
   assert.equal(a.model.architecture, 'PhiForCausalLM');
   assert.ok(a.model.parameters.total > 0);
-  assert.deepEqual(a.model.pruning, { tool: PRUNE_RECORD.tool, method: 'amp', ratio: PRUNE_RECORD.ratio, parameters: PRUNE_RECORD.parameters });
+  const { layers: _layers, ...summary } = PRUNE_RECORD;
+  assert.deepEqual(a.model.pruning, summary);
   assert.deepEqual(a.settings, { tasks: ['wikitext2'], limit: 1, ctx: 32, batch_size: 4, data_dir: DATA_DIR, device: 'cpu' });
   const wikitext = a.tasks.wikitext2;
   assert.equal(wikitext.primary_metric, 'token_perplexity');

@@ -89,7 +89,7 @@ function jsonSummary(flags: PruneFlags, o: PruneOutcome) {
     layers: o.summary.shapes.map((s) => ({ heads: s.heads, kvHeads: s.kvHeads, intermediate: s.intermediate })),
     loadableBy: o.loadableBy,
     recovery: o.recovery ?? null,
-    keep: o.record ? (o.record.layers as unknown[]) : undefined,
+    keep: o.record?.layers,
   };
 }
 
