@@ -23,6 +23,9 @@ export function buildProgram(): Command {
     .addOption(new Option('--device <name>', 'onnxruntime execution provider').choices([...DEVICES]).default('cpu'))
     .addOption(new Option('--threads <n>', 'compute threads (default: all cores)').argParser(positiveInt))
     .option('--debug', 'print stack traces on errors')
+    // commander's usage errors read like ours: `amp-prune: error: ...` on one line ("Did you mean"
+    // hints included); subcommands inherit this
+    .configureOutput({ outputError: (message, write) => write(`amp-prune: ${message.trim().replace(/\s*\n\s*/g, ' ')}\n`) })
     .exitOverride();
 
   program

@@ -12,7 +12,7 @@ import { resolveModel } from '../models/resolve.js';
 import { CausalLM } from '../engine/causal-lm.js';
 import { VERSION } from '../engine/model.js';
 import type { SessionOptions } from '../engine/session.js';
-import { FileError, UserError } from '../errors.js';
+import { FileError, UsageError } from '../errors.js';
 import { readRecordBeside, summaryOf } from '../export/amp-prune-record.js';
 import type { AmpPruneSummary } from '../export/amp-prune-record.js';
 import { loadTokenizer } from '../io/tokenizer.js';
@@ -72,7 +72,7 @@ export interface EvalRecord {
 }
 
 function checkCount(flag: string, value: number | undefined, min: number): void {
-  if (value !== undefined && !(Number.isInteger(value) && value >= min)) throw new UserError(`${flag} must be a whole number >= ${min} (got ${value})`);
+  if (value !== undefined && !(Number.isInteger(value) && value >= min)) throw new UsageError(`${flag} must be a whole number >= ${min} (got ${value})`);
 }
 
 /** Every data file the tasks read exists, before minutes go into loading a model. */
@@ -81,7 +81,7 @@ async function checkDataFiles(tasks: readonly Task[], dataDir: string | undefine
   if (needing.length === 0) return;
   if (dataDir === undefined) {
     const files = needing.flatMap((t) => t.files.map((f) => `${t.name}: ${f}`));
-    throw new UserError(`--data-dir is required: the tasks read data files (${files.join(', ')})`);
+    throw new UsageError(`--data-dir is required: the tasks read data files (${files.join(', ')})`);
   }
   for (const task of needing) {
     for (const file of task.files) {
@@ -124,9 +124,9 @@ export function multipleChoiceAverage(results: readonly TaskResult[]): EvalRecor
 export async function runEval(request: EvalRequest, progress?: EvalProgress): Promise<{ record: EvalRecord; results: TaskResult[] }> {
   // a built-in model's name or a .gguf model becomes a cached Hugging Face folder, evaluated from there
   const req = { ...request, model: await resolveModel(request.model) };
-  if (req.tasks.length === 0) throw new UserError('no tasks to run');
+  if (req.tasks.length === 0) throw new UsageError('no tasks to run');
   const twice = req.tasks.find((t, i) => req.tasks.indexOf(t) !== i);
-  if (twice) throw new UserError(`task '${twice.name}' is listed twice in --tasks`);
+  if (twice) throw new UsageError(`task '${twice.name}' is listed twice in --tasks`);
   checkCount('--limit', req.limit, 1);
   checkCount('--batch-size', req.batchSize, 1);
   checkCount('--ctx', req.contextLength, 2);

@@ -1,5 +1,6 @@
 /**
- * `amp-prune eval` through the real CLI: bad input gives one line naming the flag or file (exit 1),
+ * `amp-prune eval` through the real CLI: bad input gives one line naming the flag or file (exit 1;
+ * 2 for a bad command line),
  * a run prints the metrics table and writes a deterministic run record that carries the model's
  * pruning summary; the multiple-choice average.
  */
@@ -35,9 +36,10 @@ before(async () => {
 });
 after(() => rm(scratch, { recursive: true, force: true }));
 
-async function assertUserError(args: string[], ...expected: (string | RegExp)[]): Promise<void> {
+/** One line `amp-prune: error: ...` with every expected part; exit 1 for bad input, 2 for a bad command line. */
+async function assertOneLineError(exitCode: 1 | 2, args: string[], ...expected: (string | RegExp)[]): Promise<void> {
   const { code, stdout, stderr } = await runCli(['eval', ...args]);
-  assert.equal(code, 1, `exit code (stderr: ${stderr})`);
+  assert.equal(code, exitCode, `exit code (stderr: ${stderr})`);
   assert.equal(stdout, '');
   const lines = stderr.trim().split('\n');
   assert.equal(lines.length, 1, `one line: ${stderr}`);
@@ -55,12 +57,15 @@ test('a malformed amp_prune.json beside the model: one line naming the file and 
   await assertUserError(['--model', broken, '--data-dir', DATA_DIR, '--limit', '1'], `${record}: not valid JSON`);
 });
 
+const assertUserError = (args: string[], ...expected: (string | RegExp)[]) => assertOneLineError(1, args, ...expected);
+const assertUsageError = (args: string[], ...expected: (string | RegExp)[]) => assertOneLineError(2, args, ...expected);
+
 test('unknown task: lists the available ones', async () => {
-  await assertUserError(['--model', phi, '--tasks', 'wikitext3', '--data-dir', DATA_DIR], "unknown task 'wikitext3'", 'available: ', 'wikitext2');
+  await assertUsageError(['--model', phi, '--tasks', 'wikitext3', '--data-dir', DATA_DIR], "unknown task 'wikitext3'", 'available: ', 'wikitext2');
 });
 
 test('no --data-dir: names the flag and the file the task reads', async () => {
-  await assertUserError(['--model', phi], '--data-dir is required', 'wikitext2/derived_raw_hf_joined/wikitext-test.txt');
+  await assertUsageError(['--model', phi], '--data-dir is required', 'wikitext2/derived_raw_hf_joined/wikitext-test.txt');
 });
 
 test('missing data file: names the file', async () => {
@@ -68,9 +73,9 @@ test('missing data file: names the file', async () => {
 });
 
 test('--limit 0, --batch-size x, --ctx 1: the flag and the bound', async () => {
-  await assertUserError(['--model', phi, '--data-dir', DATA_DIR, '--limit', '0'], '--limit must be >= 1 (got 0)');
-  await assertUserError(['--model', phi, '--data-dir', DATA_DIR, '--batch-size', 'x'], "--batch-size takes a whole number (got 'x')");
-  await assertUserError(['--model', phi, '--data-dir', DATA_DIR, '--ctx', '1'], '--ctx must be >= 2 (got 1)');
+  await assertUsageError(['--model', phi, '--data-dir', DATA_DIR, '--limit', '0'], '--limit must be >= 1 (got 0)');
+  await assertUsageError(['--model', phi, '--data-dir', DATA_DIR, '--batch-size', 'x'], "--batch-size takes a whole number (got 'x')");
+  await assertUsageError(['--model', phi, '--data-dir', DATA_DIR, '--ctx', '1'], '--ctx must be >= 2 (got 1)');
 });
 
 test('--ctx beyond the model\'s max_position_embeddings', async () => {

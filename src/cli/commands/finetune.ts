@@ -1,7 +1,7 @@
 /** `amp-prune finetune`: flags -> FinetuneRequest -> finetune() -> one-line summary (or JSON). */
 import cliProgress from 'cli-progress';
 import { parseDevice } from '../../engine/session.js';
-import { UserError } from '../../errors.js';
+import { UsageError } from '../../errors.js';
 import { finetune } from '../../finetune/finetune.js';
 import { parseTargets } from '../../finetune/lora.js';
 import { SCHEDULES } from '../../finetune/schedule.js';
@@ -63,10 +63,10 @@ function trainingBar() {
 }
 
 export async function finetuneCommand(flags: FinetuneFlags, global: GlobalOptions): Promise<void> {
-  if (!(SCHEDULES as readonly string[]).includes(flags.schedule)) throw new UserError(`--schedule must be one of ${SCHEDULES.join(', ')} (got '${flags.schedule}')`);
-  if (flags.ceMix < 0 || flags.ceMix > 1) throw new UserError(`--ce-mix must be in [0, 1] (got ${flags.ceMix})`);
-  if (flags.ceMix > 0 && !flags.teacher) throw new UserError('--ce-mix mixes cross-entropy into distillation: it needs --teacher');
-  if (flags.steps !== undefined && flags.tokens !== undefined) throw new UserError('give --steps or --tokens, not both');
+  if (!(SCHEDULES as readonly string[]).includes(flags.schedule)) throw new UsageError(`--schedule must be one of ${SCHEDULES.join(', ')} (got '${flags.schedule}')`);
+  if (flags.ceMix < 0 || flags.ceMix > 1) throw new UsageError(`--ce-mix must be in [0, 1] (got ${flags.ceMix})`);
+  if (flags.ceMix > 0 && !flags.teacher) throw new UsageError('--ce-mix mixes cross-entropy into distillation: it needs --teacher');
+  if (flags.steps !== undefined && flags.tokens !== undefined) throw new UsageError('give --steps or --tokens, not both');
   const bar = trainingBar();
   // The first SIGINT/SIGTERM stops after the current step and saves a resumable checkpoint;
   // a second one ends the process at once (nothing is written to --out either way).

@@ -1,7 +1,7 @@
 /** `amp-prune prune`: flags -> PruneRequest -> prune() -> summary table (or JSON). */
 import type { LayerShape } from '../../arch/spec.js';
 import { parseDevice } from '../../engine/session.js';
-import { UserError } from '../../errors.js';
+import { UsageError } from '../../errors.js';
 import { prune } from '../../prune/prune.js';
 import type { PruneOutcome } from '../../prune/prune.js';
 import type { GqaMode } from '../../plan/types.js';
@@ -37,7 +37,7 @@ export interface PruneFlags {
 }
 
 function oneOf<T extends string>(flag: string, value: string, allowed: readonly T[]): T {
-  if (!(allowed as readonly string[]).includes(value)) throw new UserError(`${flag} must be one of ${allowed.join(', ')} (got '${value}')`);
+  if (!(allowed as readonly string[]).includes(value)) throw new UsageError(`${flag} must be one of ${allowed.join(', ')} (got '${value}')`);
   return value as T;
 }
 
