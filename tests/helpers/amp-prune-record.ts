@@ -1,7 +1,10 @@
 /**
- * A complete, hand-made amp_prune.json as `prune` writes one (typed, so it follows the record's
- * interface), for tests that need a record without running a prune.
+ * amp_prune.json in tests: complete hand-made records as `prune` and `finetune` write them (typed,
+ * so they follow the record's interfaces) for tests that need one without running a command, and
+ * reading what a command wrote through the module the commands use (so it is checked too).
  */
+import { join } from 'node:path';
+import { AMP_PRUNE_FILE, isPruneRecord, readAmpPruneRecord } from '../../src/export/amp-prune-record.js';
 import type { FinetuneRecord, LayerRecord, PruneRecord } from '../../src/export/amp-prune-record.js';
 
 export interface RecordLayer {
@@ -47,4 +50,17 @@ export function handMadeFinetuneRecord(): FinetuneRecord {
     labelledTokens: 200,
     lossCurve: [7.1, 6.9],
   };
+}
+
+/** The amp_prune.json a command wrote in `dir`, read (and so checked) by the module every command uses. */
+export async function pruneRecordIn(dir: string): Promise<PruneRecord> {
+  const record = await readAmpPruneRecord(join(dir, AMP_PRUNE_FILE));
+  if (!isPruneRecord(record)) throw new Error(`${dir}: its ${AMP_PRUNE_FILE} has no pruning fields`);
+  return record;
+}
+
+export async function finetuneRecordIn(dir: string): Promise<FinetuneRecord> {
+  const { finetune } = await readAmpPruneRecord(join(dir, AMP_PRUNE_FILE));
+  if (!finetune) throw new Error(`${dir}: its ${AMP_PRUNE_FILE} has no finetune record`);
+  return finetune;
 }
