@@ -5,6 +5,9 @@
  *
  *   node --import tsx bench/engine.ts [--quick] [--threads N] [--repeats R] [--lengths 128,512,2048,4096] [--model DIR] [--unfused]
  *
+ * Decode row: tokens/s of greedy steps on the KV cache after a 128-token prompt (32 steps per run;
+ * ours: engine/decode.ts's per-step timing; PyTorch: one-token forwards on its DynamicCache).
+ *
  * --unfused also times the unfused attention path (AMP_PRUNE_ATTENTION=unfused) in the same run,
  * so the fused kernel's gain is a same-run ratio too.
  *
@@ -18,6 +21,7 @@ import { padBatch } from '../src/engine/batch.js';
 import type { ArchSpec } from '../src/arch/spec.js';
 import type { AttentionPreference } from '../src/engine/attention.js';
 import { CausalLM } from '../src/engine/causal-lm.js';
+import { greedyDecode } from '../src/engine/decode.js';
 import { realModel } from './real-model.js';
 
 import { FIXTURES, isMain, summarize, timeRepeats, machine, writeResult, runPythonJson, printTable, fixed, forwardFlops, PEAK_SHAPES, matmulPeak } from './common.js';
@@ -33,7 +37,10 @@ interface PyEngine {
   attn_implementation: string;
   load_seconds: number;
   lengths: Record<string, number[]>;
+  decode: number[][];
 }
+
+const DECODE_PROMPT = 128;
 
 async function main(): Promise<void> {
   const { values } = parseArgs({
@@ -53,7 +60,10 @@ async function main(): Promise<void> {
   const lengths = (values.lengths ?? (quick ? '16,64' : '128,512,2048,4096')).split(',').map(Number);
   const model = values.model ?? (quick ? join(FIXTURES, 'smollm') : await realModel());
 
-  const timeOurs = async (attention: AttentionPreference): Promise<{ spec: ArchSpec; byLength: Record<number, Summary> }> => {
+  const decodeSteps = quick ? 4 : 32;
+  /** Decode tokens/s of each run: steps / the steps' summed seconds (the prefill left out). */
+  const decodeRate = (runs: readonly (readonly number[])[]) => summarize(runs.map((steps) => steps.length / steps.reduce((a, b) => a + b, 0)));
+  const timeOurs = async (attention: AttentionPreference): Promise<{ spec: ArchSpec; byLength: Record<number, Summary>; decode: Summary }> => {
     const lm = await CausalLM.load(model, { threads, attention });
     const byLength: Record<number, Summary> = {};
     try {
@@ -62,14 +72,19 @@ async function main(): Promise<void> {
         byLength[T] = summarize(await timeRepeats(() => lm.logits(batch), 1, repeats));
         console.error(`ours (${attention} attention) T=${T}: ${fixed(byLength[T].median, 3)} s`);
       }
-      return { spec: lm.spec, byLength };
+      const prompt = promptIds(DECODE_PROMPT, lm.spec.vocab);
+      await greedyDecode(lm, prompt, decodeSteps + 1);
+      const runs: number[][] = [];
+      for (let r = 0; r < repeats; r++) runs.push((await greedyDecode(lm, prompt, decodeSteps + 1)).stepSeconds);
+      return { spec: lm.spec, byLength, decode: decodeRate(runs) };
     } finally {
       await lm.close();
     }
   };
-  const { spec, byLength: ours } = await timeOurs('auto');
+  const { spec, byLength: ours, decode: oursDecode } = await timeOurs('auto');
   const unfused = values.unfused ? (await timeOurs('unfused')).byLength : undefined;
-  const { result: py } = await runPythonJson<PyEngine>('engine_forward.py', ['--model', model, '--lengths', lengths.join(','), '--repeats', String(repeats)], threads);
+  const { result: py } = await runPythonJson<PyEngine>('engine_forward.py', ['--model', model, '--lengths', lengths.join(','), '--repeats', String(repeats), '--decode-prompt', String(DECODE_PROMPT), '--decode-steps', String(decodeSteps)], threads);
+  const pyDecode = decodeRate(py.decode);
   const peak = await matmulPeak(threads, quick ? 3 : 10, quick ? [[256, 576, 1536]] : PEAK_SHAPES);
 
   const rows = lengths.map((T) => {
@@ -94,6 +109,7 @@ async function main(): Promise<void> {
     const extra = r.ratio_fused_over_unfused === undefined ? [] : [`${fixed(r.ratio_fused_over_unfused)}x`];
     table.push([String(r.tokens), fixed(r.ours_tokens_per_s, 0), fixed(r.pytorch_tokens_per_s, 0), `${fixed(r.ratio_ours_over_pytorch)}x`, fixed(r.ours_gflops, 1), fixed(100 * r.fraction_of_matmul_peak, 0), `${fixed(100 * r.ours_seconds.spread, 0)}%/${fixed(100 * r.pytorch_seconds.spread, 0)}%`, ...extra]);
   }
+  table.push([`decode after ${DECODE_PROMPT}`, fixed(oursDecode.median, 1), fixed(pyDecode.median, 1), `${fixed(oursDecode.median / pyDecode.median)}x (goal ≥ 1)`, '', '', `${fixed(100 * oursDecode.spread, 0)}%/${fixed(100 * pyDecode.spread, 0)}%`, ...(unfused ? [''] : [])]);
   printTable(table);
   console.log(`MatMul peak ${fixed(peak.peak, 1)} GFLOP/s (${Object.entries(peak.shapes).map(([s, v]) => `${s}: ${fixed(v.median, 1)}`).join(', ')}); PyTorch attention: ${py.attn_implementation}`);
   if (quick) return;
@@ -106,6 +122,7 @@ async function main(): Promise<void> {
     flop_formula: 'Σ_layers (2·P_matmul·T + 4·T²·H·d_h) + 2·V·d·T; P_matmul = q,k,v,o,gate,up,down weight elements',
     matmul_peak_gflops: peak,
     rows,
+    decode: { prompt_tokens: DECODE_PROMPT, steps: decodeSteps, ours_tokens_per_s: oursDecode, pytorch_tokens_per_s: pyDecode, ratio_ours_over_pytorch: oursDecode.median / pyDecode.median },
   });
   console.log(`written ${file}`);
 }

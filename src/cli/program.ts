@@ -109,6 +109,11 @@ export function buildProgram(): Command {
     .option('--dry-run', 'print the plan from config.json alone (no weights read, nothing written)')
     .option('--force', 'replace an existing non-empty --out')
     .option('--json', 'print a JSON summary for scripts')
+    .option(
+      '--export <formats>',
+      'also write the pruned model for other runtimes, as `amp-prune export` would from --out: gguf -> OUT.gguf, onnx -> OUT-onnx/ (comma-separated: gguf,onnx). The folder and the exports appear together or not at all; a format\'s refusal (e.g. GGUF and per-layer widths) is reported before pruning starts',
+    )
+    .option('--export-dtype <types>', "each export's --dtype, comma-separated in `export`'s names: f32, f16, q8_0, q4_0 (gguf); fp32, fp16, q8, q4 (onnx) (default f32 / fp32)")
     .action(async (opts) => {
       const { pruneCommand } = await import('./commands/prune.js');
       await pruneCommand(opts, program.opts<GlobalOptions>());
@@ -198,14 +203,14 @@ export function buildProgram(): Command {
     .addOption(
       new Option(
         '--dtype <type>',
-        'gguf: f32, f16 or q8_0 (8-bit blocks of 32; rows not a multiple of 32 fall back to f16), norms stay f32 (default f32). onnx: fp32, fp16 (weights stored as float16) or q8 (weights int8, one scale per row); compute stays float32 (default fp32)',
-      ).choices(['f32', 'f16', 'q8_0', 'fp32', 'fp16', 'q8']),
+        'gguf: f32, f16, q8_0 (8-bit blocks of 32) or q4_0 (4-bit blocks of 32; the embedding and output head stay q8_0, as llama.cpp\'s own Q4_0 files keep them wider); rows not a multiple of 32 fall back to f16, norms stay f32 (default f32). onnx: fp32, fp16 (weights stored as float16), q8 (weights int8, one scale per row) or q4 (layer matrices as 4-bit Q4_0 blocks of 32, the rest float16); compute stays float32 (default fp32)',
+      ).choices(['f32', 'f16', 'q8_0', 'q4_0', 'fp32', 'fp16', 'q8', 'q4']),
     )
     .option('--force', 'replace an existing --out')
     .option('--json', 'print a JSON summary for scripts')
     .addHelpText(
       'after',
-      '\ngguf: LlamaForCausalLM only; architecture "llama", llama.cpp\'s tensor names and q/k row\norder, the tokenizer as tokenizer.ggml.* metadata. Refused with a one-line reason: other\nfamilies, biases, rope scaling, per-layer widths (non-uniform pruning), tokenizers other than\nbyte-level BPE and LLaMA-2-style BPE with byte fallback.\n\nonnx: every family amp-prune runs; a folder transformers.js loads with local files\n(config.json, generation_config.json, tokenizer files, onnx/model{,_fp16,_quantized}.onnx +\n.onnx_data). Inputs input_ids, attention_mask, position_ids, past_key_values.N.key/value;\noutputs logits, present.N.key/value. Per-layer widths run: each layer\'s cache inputs state\nits KV-head count. Refused: LongRoPE whose short and long factors differ.',
+      '\ngguf: LLaMA (architecture "llama", llama.cpp\'s q/k row order, projection biases as its\noptional blk.N.*.bias) and Qwen2 (architecture "qwen2"; head-pruned ones as "llama", whose\ngraph sizes heads from the file), llama.cpp\'s tensor names, the tokenizer as tokenizer.ggml.*\nmetadata. Refused with a one-line reason: other families, rope scaling, per-layer widths\n(non-uniform pruning), tokenizers other than byte-level BPE and LLaMA-2-style BPE with byte\nfallback. `convert` reads the file back, biases included.\n\nonnx: every family amp-prune runs; a folder transformers.js loads with local files\n(config.json, generation_config.json, tokenizer files, onnx/model{,_fp16,_quantized,_q4}.onnx +\n.onnx_data). Inputs input_ids, attention_mask, position_ids, past_key_values.N.key/value;\noutputs logits, present.N.key/value. Per-layer widths run: each layer\'s cache inputs state\nits KV-head count. Refused: LongRoPE whose short and long factors differ.',
     )
     .action(async (model: string, opts) => {
       const { exportCommand } = await import('./commands/export.js');
@@ -215,7 +220,7 @@ export function buildProgram(): Command {
   program
     .command('run')
     .description('Generate text from a prompt on amp-prune\'s engine, printing tokens as they come: how to try a (pruned) model in a terminal.')
-    .argument('<model>', 'Hugging Face model folder or .gguf file')
+    .argument('<model>', 'Hugging Face model folder, .gguf file, or a folder written by `export --format onnx` (its graph runs as exported)')
     .requiredOption('--prompt <text>', 'the prompt (tokenized as transformers does, special tokens included)')
     .option('--max-new-tokens <n>', 'most tokens to generate (stops earlier at end-of-sequence)', positiveInt, 128)
     .option('--temperature <t>', 'sampling temperature; 0 = greedy (the most likely token every step)', finiteNumber, 0)

@@ -22,9 +22,29 @@ export interface GgufArchitecture {
    * them fused the same way (qkv_proj, gate_up_proj), so they pass through whole.
    */
   fused: boolean;
+  /**
+   * Projection biases the file may carry or leave out, in groups that share one config.json flag.
+   * llama.cpp's llama graph loads every projection bias as optional and adds only those it finds
+   * (our export leaves all-zero ones out), while transformers' LlamaConfig has one flag per group:
+   * attention_bias gives q, k, v and o a bias each, mlp_bias gate, up and down. So a group with any
+   * bias in the file sets its flag, and the biases of that group the file lacks are written as zeros.
+   */
+  optionalBiases: readonly BiasGroup[];
   /** config.json keys only this model type has, with the values a GGUF implies. */
   configExtras: Record<string, unknown>;
 }
+
+export interface BiasGroup {
+  /** config.json flag that gives every projection of the group a bias. */
+  configKey: string;
+  /** Their names within blk.N, without `.bias` (attn_q, ffn_down, ...). */
+  projections: readonly string[];
+}
+
+const LLAMA_BIAS_GROUPS: readonly BiasGroup[] = [
+  { configKey: 'attention_bias', projections: ['attn_q', 'attn_k', 'attn_v', 'attn_output'] },
+  { configKey: 'mlp_bias', projections: ['ffn_gate', 'ffn_up', 'ffn_down'] },
+];
 
 export const GGUF_ARCHITECTURES: Readonly<Record<string, GgufArchitecture>> = {
   llama: {
@@ -33,6 +53,7 @@ export const GGUF_ARCHITECTURES: Readonly<Record<string, GgufArchitecture>> = {
     permutedQK: true,
     qkvBias: false,
     fused: false,
+    optionalBiases: LLAMA_BIAS_GROUPS,
     configExtras: { attention_bias: false, mlp_bias: false, pretraining_tp: 1 },
   },
   qwen2: {
@@ -41,6 +62,7 @@ export const GGUF_ARCHITECTURES: Readonly<Record<string, GgufArchitecture>> = {
     permutedQK: false,
     qkvBias: true,
     fused: false,
+    optionalBiases: [],
     // llama.cpp has no sliding-window attention for qwen2, so a file runs with full attention.
     configExtras: { use_sliding_window: false },
   },
@@ -50,6 +72,7 @@ export const GGUF_ARCHITECTURES: Readonly<Record<string, GgufArchitecture>> = {
     permutedQK: false,
     qkvBias: false,
     fused: true,
+    optionalBiases: [],
     // Full attention, as transformers' GGUF loader runs it (it reads no sliding window from the file).
     configExtras: { sliding_window: null, partial_rotary_factor: 1.0 },
   },

@@ -5,6 +5,9 @@
  *   open + check everything (metadata, tensor names/shapes/types, tokenizer) ─▶ CheckpointWriter
  *   ─▶ per tensor: read bytes ─▶ dequantize ─▶ undo q/k permutation (llama) ─▶ write ─▶ JSON files ─▶ commit
  *
+ * A llama file's projection biases (llama.cpp adds any it finds) set attention_bias / mlp_bias, with
+ * zeros for the ones of the group the file left out, as a stock LlamaConfig needs all of them.
+ *
  * All checks run before the output folder is created, and the writer is atomic, so an error
  * leaves nothing behind. One tensor is in memory at a time.
  */
@@ -73,12 +76,12 @@ export async function convertGgufToHf(ggufPath: string, outDir: string, options:
   try {
     const vocab = readGgufVocab(gguf.metadata);
     const stated = llamaLayout(gguf.metadata, vocab.tokens.length);
-    const { tensors, tied } = mapLlamaTensors(gguf, stated);
+    const { tensors, tied, biasFlags } = mapLlamaTensors(gguf, stated);
     const layout = await withRopeFreqs(gguf, stated);
     const tokenizer = buildTokenizerFiles(vocab, gguf.path, layout.architecture);
     const dtype = modelDtype(tensors);
     const special = { bos: vocab.bosId, eos: vocab.eosId, pad: vocab.padId };
-    const config = llamaConfig(layout, { tied, dtype, special });
+    const config = llamaConfig(layout, { tied, dtype, special, biasFlags });
 
     const bytes = tensors.reduce((sum, t) => sum + t.shape.reduce((n, d) => n * d, 1) * elementSize(t.dtype), 0);
     options.progress?.planned?.({ dtype, bytes, outDir });
@@ -101,7 +104,7 @@ export async function convertGgufToHf(ggufPath: string, outDir: string, options:
       await writer.abort(); // a no-op after commit
     }
     const sourceTypes: Record<string, number> = {};
-    for (const t of tensors) sourceTypes[t.source.type.name] = (sourceTypes[t.source.type.name] ?? 0) + 1;
+    for (const { source } of tensors) if (source) sourceTypes[source.type.name] = (sourceTypes[source.type.name] ?? 0) + 1;
     return { outDir: writer.outDir, tensors: tensors.length, sourceTypes, dtype, layers: layout.layers, vocab: layout.vocab, tiedEmbeddings: tied, tokenizer: tokenizer.description };
   } finally {
     await gguf.close();

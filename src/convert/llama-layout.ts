@@ -86,7 +86,10 @@ export interface SpecialTokenIds {
 }
 
 /** config.json as transformers 5 saves a LlamaConfig or Qwen2Config (rope_theta + rope_scaling spelling). */
-export function llamaConfig(layout: LlamaLayout, options: { tied: boolean; dtype: TorchDtype; special: SpecialTokenIds }): Record<string, unknown> {
+export function llamaConfig(
+  layout: LlamaLayout,
+  options: { tied: boolean; dtype: TorchDtype; special: SpecialTokenIds; biasFlags?: Record<string, boolean> },
+): Record<string, unknown> {
   return {
     architectures: [layout.arch.hfArchitecture],
     model_type: layout.arch.modelType,
@@ -109,6 +112,7 @@ export function llamaConfig(layout: LlamaLayout, options: { tied: boolean; dtype
     attention_dropout: 0.0,
     initializer_range: 0.02,
     ...layout.arch.configExtras,
+    ...options.biasFlags,
     use_cache: true,
     torch_dtype: options.dtype,
   };

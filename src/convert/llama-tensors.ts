@@ -1,16 +1,20 @@
 /**
  * Which GGUF tensor becomes which transformers tensor (LlamaForCausalLM, Qwen2ForCausalLM,
  * Phi3ForCausalLM), with the shape the metadata implies for it. Every tensor of the file must be accounted for and every expected one
- * present, with a readable type, before anything is written.
+ * present, with a readable type, before anything is written. Optional projection biases
+ * (the architecture's `optionalBiases`) set their group's config flag when any is present, and
+ * the group's missing ones become zero tensors.
  */
 import { FileError } from '../errors.js';
 import type { FloatDtype } from '../io/dtype.js';
 import { isFloatType, isSupportedType, unsupportedTypeError } from '../io/gguf/dequantize.js';
 import type { GgufFile, GgufTensorInfo } from '../io/gguf/reader.js';
+import type { BiasGroup } from './gguf-architectures.js';
 import type { LlamaLayout } from './llama-layout.js';
 
 export interface TensorMapping {
-  source: GgufTensorInfo;
+  /** undefined: a bias the config's flag requires that the file left out, written as zeros. */
+  source: GgufTensorInfo | undefined;
   hfName: string;
   /** transformers shape, [out, in]: the GGUF dims reversed. */
   shape: readonly number[];
@@ -26,6 +30,8 @@ interface Expected {
   unpermuteHeads?: number;
   /** The metadata values the shape comes from, for the error message. */
   from: string;
+  /** An optional bias of this group: present or not, as the file has it. */
+  optionalIn?: BiasGroup;
 }
 
 /** Tensors llama.cpp writes that transformers' LLaMA has no place for, and that change nothing here. */
@@ -40,8 +46,9 @@ function expectedTensors(layout: LlamaLayout, tied: boolean): Map<string, Expect
   const q = `head_count ${heads} × head size ${headDim}`;
   const kv = `head_count_kv ${kvHeads} × head size ${headDim}`;
   const expected = new Map<string, Expected>();
+  const groupOf = (gguf: string) => arch.optionalBiases.find((g) => g.projections.some((p) => gguf.endsWith(`.${p}.bias`)));
   const add = (gguf: string, hfName: string, shape: number[], from: string, unpermuteHeads?: number) =>
-    expected.set(gguf, { hfName, shape, from, unpermuteHeads: arch.permutedQK ? unpermuteHeads : undefined });
+    expected.set(gguf, { hfName, shape, from, unpermuteHeads: arch.permutedQK ? unpermuteHeads : undefined, optionalIn: groupOf(gguf) });
   add('token_embd.weight', 'model.embed_tokens.weight', [vocab, hidden], `${vocabulary}, ${embedding}`);
   for (let i = 0; i < layout.layers; i++) {
     const blk = `blk.${i}`;
@@ -54,13 +61,14 @@ function expectedTensors(layout: LlamaLayout, tied: boolean): Map<string, Expect
       add(`${blk}.attn_k.weight`, `${hf}.self_attn.k_proj.weight`, [kvHeads * headDim, hidden], `${kv}, ${embedding}`, kvHeads);
       add(`${blk}.attn_v.weight`, `${hf}.self_attn.v_proj.weight`, [kvHeads * headDim, hidden], `${kv}, ${embedding}`);
     }
-    if (arch.qkvBias) {
+    if (arch.qkvBias || groupOf(`${blk}.attn_q.bias`)) {
       // A bias is one value per output row, so it follows its weight's row order (permuted too).
       add(`${blk}.attn_q.bias`, `${hf}.self_attn.q_proj.bias`, [heads * headDim], q, heads);
       add(`${blk}.attn_k.bias`, `${hf}.self_attn.k_proj.bias`, [kvHeads * headDim], kv, kvHeads);
       add(`${blk}.attn_v.bias`, `${hf}.self_attn.v_proj.bias`, [kvHeads * headDim], kv);
     }
     add(`${blk}.attn_output.weight`, `${hf}.self_attn.o_proj.weight`, [hidden, heads * headDim], `${embedding}, ${q}`);
+    if (groupOf(`${blk}.attn_output.bias`)) add(`${blk}.attn_output.bias`, `${hf}.self_attn.o_proj.bias`, [hidden], embedding);
     add(`${blk}.ffn_norm.weight`, `${hf}.post_attention_layernorm.weight`, [hidden], embedding);
     if (arch.fused) {
       add(`${blk}.ffn_up.weight`, `${hf}.mlp.gate_up_proj.weight`, [2 * intermediate, hidden], `2 × ${ffn}, ${embedding}`);
@@ -69,6 +77,11 @@ function expectedTensors(layout: LlamaLayout, tied: boolean): Map<string, Expect
       add(`${blk}.ffn_up.weight`, `${hf}.mlp.up_proj.weight`, [intermediate, hidden], `${ffn}, ${embedding}`);
     }
     add(`${blk}.ffn_down.weight`, `${hf}.mlp.down_proj.weight`, [hidden, intermediate], `${embedding}, ${ffn}`);
+    if (groupOf(`${blk}.ffn_gate.bias`)) {
+      add(`${blk}.ffn_gate.bias`, `${hf}.mlp.gate_proj.bias`, [intermediate], ffn);
+      add(`${blk}.ffn_up.bias`, `${hf}.mlp.up_proj.bias`, [intermediate], ffn);
+      add(`${blk}.ffn_down.bias`, `${hf}.mlp.down_proj.bias`, [hidden], embedding);
+    }
   }
   add('output_norm.weight', 'model.norm.weight', [hidden], embedding);
   if (!tied) add('output.weight', 'lm_head.weight', [vocab, hidden], `${vocabulary}, ${embedding}`);
@@ -84,11 +97,18 @@ function ggufDims(shape: readonly number[]): string {
   return `[${[...shape].reverse().join(', ')}]`;
 }
 
+export interface LlamaTensorMap {
+  tensors: TensorMapping[];
+  tied: boolean;
+  /** Each optional bias group's config flag: true when the file has any bias of the group. */
+  biasFlags: Record<string, boolean>;
+}
+
 /**
  * The HF tensors in checkpoint order (embeddings, layers, final norm, head). A file without
  * output.weight has tied embeddings, as llama.cpp writes only the one matrix then.
  */
-export function mapLlamaTensors(gguf: GgufFile, layout: LlamaLayout): { tensors: TensorMapping[]; tied: boolean } {
+export function mapLlamaTensors(gguf: GgufFile, layout: LlamaLayout): LlamaTensorMap {
   const tied = !gguf.tensor('output.weight');
   const expected = expectedTensors(layout, tied);
   for (const info of gguf.tensors) {
@@ -96,9 +116,17 @@ export function mapLlamaTensors(gguf: GgufFile, layout: LlamaLayout): { tensors:
       throw new FileError(gguf.path, `tensor ${info.name} has no place in a ${layout.architecture} model (this converter supports plain LLaMA-family checkpoints)`);
     }
   }
+  const present = new Set<BiasGroup>();
+  for (const [name, want] of expected) if (want.optionalIn && gguf.tensor(name)) present.add(want.optionalIn);
+  const biasFlags = Object.fromEntries(layout.arch.optionalBiases.map((g) => [g.configKey, present.has(g)]));
   const tensors: TensorMapping[] = [];
   for (const [name, want] of expected) {
     const info = gguf.tensor(name);
+    if (want.optionalIn && !present.has(want.optionalIn)) continue;
+    if (!info && want.optionalIn) {
+      tensors.push({ source: undefined, hfName: want.hfName, shape: want.shape, dtype: 'F32' });
+      continue;
+    }
     if (!info) throw new FileError(gguf.path, `tensor ${name} is missing`);
     const matches = info.shape.length === want.shape.length && info.shape.every((d, i) => d === want.shape[i]);
     if (!matches) {
@@ -107,5 +135,5 @@ export function mapLlamaTensors(gguf: GgufFile, layout: LlamaLayout): { tensors:
     if (!isSupportedType(info.type)) throw unsupportedTypeError(gguf.path, name, info.type);
     tensors.push({ source: info, hfName: want.hfName, shape: want.shape, dtype: outputDtype(info), unpermuteHeads: want.unpermuteHeads });
   }
-  return { tensors, tied };
+  return { tensors, tied, biasFlags };
 }

@@ -1,15 +1,16 @@
 /**
  * One GGUF tensor as the bytes of its transformers counterpart: dequantized (or kept, for float
- * types), with llama.cpp's q/k row interleave undone.
+ * types), with llama.cpp's q/k row interleave undone; zeros for a bias the file left out.
  */
 import { FileError } from '../errors.js';
-import { fromFloat32 } from '../io/dtype.js';
+import { elementSize, fromFloat32 } from '../io/dtype.js';
 import { checkFiniteTensor, elementPosition, firstNonFiniteValue } from '../io/finite.js';
 import { dequantize } from '../io/gguf/dequantize.js';
 import type { GgufFile } from '../io/gguf/reader.js';
 import type { TensorMapping } from './llama-tensors.js';
 
 export async function hfTensorBytes(gguf: GgufFile, tensor: TensorMapping): Promise<Uint8Array> {
+  if (!tensor.source) return new Uint8Array(tensor.shape.reduce((n, d) => n * d, 1) * elementSize(tensor.dtype));
   const raw = await gguf.readBytes(tensor.source);
   let bytes: Uint8Array;
   if (tensor.source.type.name === tensor.dtype) {

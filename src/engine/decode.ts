@@ -2,9 +2,16 @@
  * Decoding with the KV cache: prefill the prompt once, then one token per step on top of the
  * cache. Used by the speed benchmark (time to first token, decode tokens/s) and by `run`.
  */
-import { padBatch } from './batch.js';
-import type { CausalLM } from './causal-lm.js';
+import { type TokenBatch, padBatch } from './batch.js';
+import type { KvCache } from './kv-cache.js';
 import { type Sampler, argmax } from './sampling.js';
+import type { OutputTensor } from './session.js';
+
+/** What decoding needs of a model: CausalLM, or an exported ONNX folder (exported-onnx-lm.ts). */
+export interface DecodingModel {
+  readonly spec: { readonly vocab: number };
+  run(tokens: TokenBatch, opts: { past?: KvCache; logits?: boolean; cache?: boolean }): Promise<{ logits?: OutputTensor; cache?: KvCache }>;
+}
 
 export interface DecodeResult {
   /** Generated token ids (the prompt excluded; a stop token, when reached, is the last). */
@@ -29,7 +36,7 @@ function lastRow(logits: Float32Array, vocab: number): Float32Array {
   return logits.subarray(logits.length - vocab);
 }
 
-export async function generate(lm: CausalLM, prompt: readonly number[], options: GenerateOptions): Promise<DecodeResult> {
+export async function generate(lm: DecodingModel, prompt: readonly number[], options: GenerateOptions): Promise<DecodeResult> {
   const V = lm.spec.vocab;
   const sample = options.sample ?? argmax;
   let start = performance.now();
@@ -51,6 +58,6 @@ export async function generate(lm: CausalLM, prompt: readonly number[], options:
 }
 
 /** `steps` greedy tokens, never stopping early. */
-export function greedyDecode(lm: CausalLM, prompt: readonly number[], steps: number): Promise<DecodeResult> {
+export function greedyDecode(lm: DecodingModel, prompt: readonly number[], steps: number): Promise<DecodeResult> {
   return generate(lm, prompt, { maxNewTokens: steps });
 }

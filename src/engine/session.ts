@@ -50,21 +50,23 @@ export function availableDevices(): string[] {
 export class OrtSession {
   private constructor(private readonly session: ort.InferenceSession) {}
 
-  static async create(model: Uint8Array, opts: SessionOptions = {}): Promise<OrtSession> {
+  /** `model`: graph bytes, or an .onnx file's path (its external weight data resolved beside it). */
+  static async create(model: Uint8Array | string, opts: SessionOptions = {}): Promise<OrtSession> {
     const device = opts.device ?? 'cpu';
     const available = availableDevices();
     if (!available.includes(device)) {
       throw new UserError(`device '${device}' is not available in this onnxruntime-node build (available: ${available.join(', ')})`);
     }
     try {
-      const session = await ort.InferenceSession.create(model, {
+      const options: ort.InferenceSession.SessionOptions = {
         executionProviders: [device],
         intraOpNumThreads: opts.threads ?? os.availableParallelism(),
         interOpNumThreads: 1,
         graphOptimizationLevel: 'all',
         // onnxruntime logs provider start-up failures itself; we report them in one line instead
         logSeverityLevel: device === 'cpu' ? 3 : 4,
-      });
+      };
+      const session = typeof model === 'string' ? await ort.InferenceSession.create(model, options) : await ort.InferenceSession.create(model, options);
       return new OrtSession(session);
     } catch (e) {
       if (device !== 'cpu') {

@@ -69,6 +69,9 @@ export interface FinetuneSummary {
   labelledTokens: number;
   lossFirst: number;
   lossLast: number;
+  /** Wall seconds and real tokens of each optimizer step this run took (not in the record: outputs stay byte-identical). */
+  stepSeconds: number[];
+  stepTokens: number[];
   record: AmpPruneRecord;
 }
 
@@ -129,9 +132,14 @@ export async function finetune(req: FinetuneRequest): Promise<FinetuneSummary> {
   for (let s = 0; s < progress.step; s++) sampler.nextStep(); // the seeded order, replayed up to where the run stopped
   const save = () => saveTrainState(checkpointDir, { fingerprint, progress, params, optimizer: trainer.optimizer.state });
   req.onStart?.(steps, progress.step);
+  const stepSeconds: number[] = [];
+  const stepTokens: number[] = [];
   try {
     while (progress.step < steps) {
+      const started = performance.now();
       const result = await trainer.step(sampler.nextStep(), tokenizer.padId ?? 0);
+      stepSeconds.push((performance.now() - started) / 1000);
+      stepTokens.push(result.tokens);
       progress = { step: progress.step + 1, tokens: progress.tokens + result.tokens, labelled: progress.labelled + result.labelled, curve: [...progress.curve, result.loss] };
       req.onStep?.(result, progress.step);
       if (progress.step < steps && req.shouldStop?.()) {
@@ -193,5 +201,5 @@ export async function finetune(req: FinetuneRequest): Promise<FinetuneSummary> {
     await checkpoint.store.close();
   }
   await rm(checkpointDir, { recursive: true, force: true }); // the output holds everything now
-  return { steps, tokens, labelledTokens: labelled, lossFirst: curve[0], lossLast: curve[curve.length - 1], record };
+  return { steps, tokens, labelledTokens: labelled, lossFirst: curve[0], lossLast: curve[curve.length - 1], stepSeconds, stepTokens, record };
 }

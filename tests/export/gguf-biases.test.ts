@@ -14,14 +14,13 @@
 import assert from 'node:assert/strict';
 import path from 'node:path';
 import { after, test } from 'node:test';
-import { exportHfToGguf, type GgufDtype } from '../../src/export/gguf/hf-to-gguf.js';
+import { exportHfToGguf } from '../../src/export/gguf/hf-to-gguf.js';
 import { loadTokenizer } from '../../src/io/tokenizer.js';
 import { runCli } from '../helpers/cli.js';
 import { fixtureDir, runPython } from '../helpers/python.js';
 import { tempDir } from './helpers.js';
-import { disposeLlama, runLlamaCpp, runOurs } from './llama-cpp.js';
+import { disposeLlama, runLlamaCpp, runOurs, AGREEMENT, type ComparedDtype, maxAbsDiff, STEPS } from './llama-cpp.js';
 
-const STEPS = 24;
 const PROMPT = 'The quick brown fox jumps over the lazy dog. It was';
 const CHECK = path.join(import.meta.dirname, '..', 'fixtures', 'check_gguf.py');
 
@@ -29,12 +28,6 @@ interface CheckResult {
   tensors: { name: string; hf_name: string; shape: number[]; type: string; bytes_equal: boolean }[];
   left_out: { hf_name: string; all_zero: boolean }[];
 }
-
-const BOUNDS: Record<GgufDtype, { logProb: number; minTop1: number; greedyEqual: boolean }> = {
-  f32: { logProb: 1e-4, minTop1: STEPS, greedyEqual: true },
-  f16: { logProb: 0.02, minTop1: STEPS, greedyEqual: false },
-  q8_0: { logProb: 0.25, minTop1: STEPS - 2, greedyEqual: false },
-};
 
 after(disposeLlama);
 const dir = await tempDir();
@@ -47,15 +40,11 @@ async function pruned(name: string, args: string[]): Promise<string> {
   return out;
 }
 
-const models: { name: string; dir: string; dtypes: GgufDtype[] }[] = [
+const models: { name: string; dir: string; dtypes: ComparedDtype[] }[] = [
   { name: 'lsq', dir: await pruned('lsq', ['--recover', 'lsq']), dtypes: ['f32', 'f16', 'q8_0'] },
   { name: 'flap', dir: await pruned('flap', ['--method', 'flap']), dtypes: ['f32'] },
   { name: 'llama-bias-headdim', dir: await fixtureDir('llama-bias-headdim'), dtypes: ['f32', 'f16'] },
 ];
-
-function maxAbsDiff(a: readonly number[], b: readonly number[]): number {
-  return Math.max(...a.map((x, i) => Math.abs(x - b[i])));
-}
 
 for (const model of models) {
   const prompt = (await loadTokenizer(model.dir)).encode(PROMPT);
@@ -79,7 +68,7 @@ for (const model of models) {
 
       const ours = await runOurs(model.dir, prompt, STEPS);
       const run = await runLlamaCpp(file, prompt, STEPS, ours.greedy);
-      const bound = BOUNDS[dtype];
+      const bound = AGREEMENT[dtype];
       const top1 = run.top1.filter((token, i) => token === ours.greedy[i]).length;
       const diff = maxAbsDiff(run.logProbOfForced, ours.logProbOfGreedy);
       t.diagnostic(`top-1 ${top1}/${STEPS}, max |Δ log p| ${diff.toExponential(2)}`);

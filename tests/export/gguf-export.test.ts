@@ -33,14 +33,14 @@ interface CheckResult {
 const model = await fixtureDir('smollm');
 const dir = await tempDir();
 
-for (const dtype of ['f32', 'f16', 'q8_0'] as const) {
+for (const dtype of ['f32', 'f16', 'q8_0', 'q4_0'] as const) {
   test(`(a) gguf-py reads the ${dtype} file with llama.cpp's names, metadata and bit-exact tensors`, async () => {
     const out = path.join(dir, `smollm-${dtype}.gguf`);
     await exportHfToGguf(model, out, { dtype });
     const result = JSON.parse(await runPython([CHECK, out, model])) as CheckResult;
     const f = result.fields;
     assert.equal(f['general.architecture'], 'llama');
-    assert.equal(f['general.file_type'], { f32: 0, f16: 1, q8_0: 7 }[dtype]);
+    assert.equal(f['general.file_type'], { f32: 0, f16: 1, q8_0: 7, q4_0: 2 }[dtype]);
     assert.equal(f['general.alignment'], 32);
     assert.equal(f['llama.block_count'], 2);
     assert.equal(f['llama.embedding_length'], 96);
@@ -66,11 +66,12 @@ for (const dtype of ['f32', 'f16', 'q8_0'] as const) {
     const byName = new Map(result.tensors.map((t) => [t.name, t]));
     assert.deepEqual(byName.get('blk.0.attn_k.weight')!.shape, [96, 32]);
     assert.deepEqual(byName.get('blk.0.ffn_down.weight')!.shape, [160, 96]);
-    const matrixType = { f32: 'F32', f16: 'F16', q8_0: 'Q8_0' }[dtype];
+    // q4_0 keeps the vocabulary tensors (here the tied token_embd) at Q8_0
+    const matrixType = (name: string) => ({ f32: 'F32', f16: 'F16', q8_0: 'Q8_0', q4_0: name === 'token_embd.weight' ? 'Q8_0' : 'Q4_0' })[dtype];
     for (const t of result.tensors) {
       assert.ok(t.offset_aligned, `${t.name} aligned`);
       assert.ok(t.bytes_equal, `${t.name} (${t.type}) equals gguf-py's encoding`);
-      assert.equal(t.type, t.shape.length === 1 ? 'F32' : matrixType, t.name);
+      assert.equal(t.type, t.shape.length === 1 ? 'F32' : matrixType(t.name), t.name);
     }
   });
 }
@@ -138,12 +139,12 @@ test('(e) bad input: one line naming the file and the reason, exit 1, nothing wr
     [[perLayer], /per-layer\/config\.json: amp_prune_layer_widths gives per-layer widths/],
     [[scaled], /rope-scaled\/config\.json: rope type linear is not supported/],
     [[await fixtureDir('phi')], /phi\/config\.json: PhiForCausalLM \(model_type phi\) cannot be exported to GGUF/],
-    [[await fixtureDir('qwen2')], /qwen2\/config\.json: Qwen2ForCausalLM \(model_type qwen2\) cannot be exported/],
+    [[await fixtureDir('qwen3')], /qwen3\/config\.json: Qwen3ForCausalLM \(model_type qwen3\) cannot be exported/],
     [[unnamedSplit], /unnamed-split\/tokenizer\.json: its pre_tokenizer is not one llama\.cpp knows by name/],
     [[path.join(dir, 'no-such-model')], /no-such-model: model folder not found/],
-    [[model, '--dtype', 'q4_0'], /error: option '--dtype <type>' argument 'q4_0' is invalid/],
+    [[model, '--dtype', 'q4_k'], /error: option '--dtype <type>' argument 'q4_k' is invalid/],
     [[model, '--format', 'safetensors'], /argument 'safetensors' is invalid/],
-    [[model, '--dtype', 'fp16'], /--dtype fp16 is not a GGUF type \(choose f32, f16, q8_0\)/],
+    [[model, '--dtype', 'fp16'], /--dtype fp16 is not a GGUF type \(choose f32, f16, q8_0, q4_0\)/],
   ];
   const out = path.join(dir, 'refused', 'out.gguf');
   await mkdir(path.dirname(out));

@@ -13,15 +13,15 @@
 import assert from 'node:assert/strict';
 import path from 'node:path';
 import { after, test } from 'node:test';
+import { convertGgufToHf } from '../../src/convert/gguf-to-hf.js';
 import { exportHfToGguf, type GgufDtype } from '../../src/export/gguf/hf-to-gguf.js';
 import { GgufFile } from '../../src/io/gguf/reader.js';
 import { loadTokenizer } from '../../src/io/tokenizer.js';
 import { runCli } from '../helpers/cli.js';
 import { fixtureDir } from '../helpers/python.js';
 import { tempDir } from './helpers.js';
-import { disposeLlama, runLlamaCpp, runOurs, tokenizeLlamaCpp } from './llama-cpp.js';
+import { disposeLlama, runLlamaCpp, runOurs, tokenizeLlamaCpp, AGREEMENT, maxAbsDiff, STEPS } from './llama-cpp.js';
 
-const STEPS = 24;
 const PROMPT = 'The quick brown fox jumps over the lazy dog. It was';
 
 after(disposeLlama);
@@ -34,24 +34,14 @@ async function exported(model: string, name: string, dtype: GgufDtype): Promise<
   return out;
 }
 
-function maxAbsDiff(a: readonly number[], b: readonly number[]): number {
-  return Math.max(...a.map((x, i) => Math.abs(x - b[i])));
-}
-
 const prompt = (await loadTokenizer(dense)).encode(PROMPT);
 const ours = await runOurs(dense, prompt, STEPS);
-
-const BOUNDS: Record<GgufDtype, { logProb: number; minTop1: number; greedyEqual: boolean }> = {
-  f32: { logProb: 1e-4, minTop1: STEPS, greedyEqual: true },
-  f16: { logProb: 0.02, minTop1: STEPS, greedyEqual: false },
-  q8_0: { logProb: 0.25, minTop1: STEPS - 2, greedyEqual: false },
-};
 
 for (const dtype of ['f32', 'f16', 'q8_0'] as const) {
   test(`(c) llama.cpp on the ${dtype} file agrees with our engine`, async (t) => {
     const file = await exported(dense, 'smollm', dtype);
     const run = await runLlamaCpp(file, prompt, STEPS, ours.greedy);
-    const bound = BOUNDS[dtype];
+    const bound = AGREEMENT[dtype];
     const top1 = run.top1.filter((t, i) => t === ours.greedy[i]).length;
     const diff = maxAbsDiff(run.logProbOfForced, ours.logProbOfGreedy);
     const greedyPrefix = run.greedy.findIndex((t, i) => t !== ours.greedy[i]);
@@ -61,6 +51,27 @@ for (const dtype of ['f32', 'f16', 'q8_0'] as const) {
     assert.ok(diff <= bound.logProb, `max |Δ log p| ${diff} > ${bound.logProb}`);
   });
 }
+
+test('(c) llama.cpp on the q4_0 file agrees with our engine on the same 4-bit weights', async (t) => {
+  const file = await exported(dense, 'smollm', 'q4_0');
+  const gguf = await GgufFile.open(file);
+  try {
+    assert.equal(gguf.tensor('blk.0.ffn_up.weight')!.type.name, 'Q4_0');
+    assert.equal(gguf.tensor('token_embd.weight')!.type.name, 'Q8_0');
+  } finally {
+    await gguf.close();
+  }
+  const dequantized = path.join(dir, 'smollm-q4_0-dequantized');
+  await convertGgufToHf(file, dequantized);
+  const mine = await runOurs(dequantized, prompt, STEPS);
+  const run = await runLlamaCpp(file, prompt, STEPS, mine.greedy);
+  const top1 = run.top1.filter((tok, i) => tok === mine.greedy[i]).length;
+  const diff = maxAbsDiff(run.logProbOfForced, mine.logProbOfGreedy);
+  const fromDense = maxAbsDiff(mine.logProbOfGreedy, (await runLlamaCpp(await exported(dense, 'smollm-reference', 'f32'), prompt, STEPS, mine.greedy)).logProbOfForced);
+  t.diagnostic(`q4_0: top-1 ${top1}/${STEPS}, max |Δ log p| ${diff.toExponential(2)} (the 4-bit weights themselves move log p by up to ${fromDense.toExponential(2)} from the float32 model's)`);
+  assert.ok(top1 >= STEPS - 2, `top-1 agrees at ${top1}/${STEPS} positions`);
+  assert.ok(diff <= 0.1, `max |Δ log p| ${diff} > 0.1`);
+});
 
 test('(c) llama.cpp tokenizes text as our tokenizer does', async () => {
   const file = await exported(dense, 'smollm-tok', 'f32');

@@ -115,3 +115,28 @@ export async function disposeLlama(): Promise<void> {
   if (llama) await (await llama).dispose();
   llama = undefined;
 }
+
+/** Greedy tokens every llama.cpp agreement test compares. */
+export const STEPS = 24;
+
+export interface Agreement {
+  /** Largest |Δ log p| of the teacher-forced tokens. */
+  logProb: number;
+  /** Positions (of STEPS) whose top-1 token must agree. */
+  minTop1: number;
+  /** Whether llama.cpp's own greedy continuation must equal ours. */
+  greedyEqual: boolean;
+}
+
+/** What llama.cpp on an exported file must match our engine on its source folder to, per dtype (q4_0 is compared on its own 4-bit weights instead). */
+export type ComparedDtype = 'f32' | 'f16' | 'q8_0';
+
+export const AGREEMENT: Record<ComparedDtype, Agreement> = {
+  f32: { logProb: 1e-4, minTop1: STEPS, greedyEqual: true },
+  f16: { logProb: 0.02, minTop1: STEPS, greedyEqual: false },
+  q8_0: { logProb: 0.25, minTop1: STEPS - 2, greedyEqual: false },
+};
+
+export function maxAbsDiff(a: readonly number[], b: readonly number[]): number {
+  return Math.max(...a.map((x, i) => Math.abs(x - b[i])));
+}

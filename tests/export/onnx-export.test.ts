@@ -15,7 +15,7 @@ const dir = await tempDir();
 const model = await fixtureDir('smollm');
 
 test('the folder has transformers.js\'s layout per dtype, and the same inputs give byte-identical folders', async () => {
-  for (const [dtype, file] of [['fp32', 'model.onnx'], ['fp16', 'model_fp16.onnx'], ['q8', 'model_quantized.onnx']] as const) {
+  for (const [dtype, file] of [['fp32', 'model.onnx'], ['fp16', 'model_fp16.onnx'], ['q8', 'model_quantized.onnx'], ['q4', 'model_q4.onnx']] as const) {
     const out = path.join(dir, `cli-${dtype}`);
     const run = await runCli(['export', model, '--format', 'onnx', '--dtype', dtype, '--out', out, '--json']);
     assert.equal(run.code, 0, run.stderr);
@@ -34,6 +34,10 @@ test('the folder has transformers.js\'s layout per dtype, and the same inputs gi
   const fp32 = (await readFile(path.join(dir, 'cli-fp32', 'onnx', 'model.onnx_data'))).length;
   const q8 = (await readFile(path.join(dir, 'cli-q8', 'onnx', 'model_quantized.onnx_data'))).length;
   assert.ok(q8 < fp32 / 3, `q8 data ${q8} bytes vs fp32 ${fp32}`);
+  // the fixture's embedding (700 x 96) is a third of its weights and stays float16 in q4
+  const q4 = (await readFile(path.join(dir, 'cli-q4', 'onnx', 'model_q4.onnx_data'))).length;
+  const fp16 = (await readFile(path.join(dir, 'cli-fp16', 'onnx', 'model_fp16.onnx_data'))).length;
+  assert.ok(q4 < fp16 * 0.7, `q4 data ${q4} bytes vs fp16 ${fp16}`);
 });
 
 test('bad input: one line naming the file and the reason, exit 1, nothing written', async () => {
@@ -52,7 +56,7 @@ test('bad input: one line naming the file and the reason, exit 1, nothing writte
   const out = path.join(parent, 'out');
   const cases: [string[], RegExp, number][] = [
     [[longrope], /longrope\/config\.json: its rotary embedding switches frequencies with the sequence length/, 1],
-    [[model, '--dtype', 'q8_0'], /--dtype q8_0 is not an ONNX export type \(choose fp32, fp16, q8\)/, 2],
+    [[model, '--dtype', 'q8_0'], /--dtype q8_0 is not an ONNX export type \(choose fp32, fp16, q8, q4\)/, 2],
     [[path.join(dir, 'no-such-model')], /no-such-model: model folder not found/, 1],
   ];
   for (const [args, message, exitCode] of cases) {

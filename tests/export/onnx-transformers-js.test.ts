@@ -10,10 +10,13 @@
  *      and non-uniform (per-layer heads 6/3, KV heads 2/1, MLP 120/90): the same checks (Python
  *      not for the non-uniform one: stock transformers cannot load per-layer widths);
  *  (c) fp16 and q8 (weight-only int8) files, teacher-forced on our fp32 greedy continuation:
- *      bounded logit error and top-1 agreement (bounds below, measured values in diagnostics).
+ *      bounded logit error and top-1 agreement (bounds below, measured values in diagnostics);
+ *  (d) the q4 file (4-bit Q4_0 layer matrices, fp16 elsewhere) against our engine on the same
+ *      weights made by gguf-py (gguf.quants.quantize + dequantize Q4_0; numpy float16 for the rest):
+ *      within 1e-4, so transformers.js reads the 4 bits as llama.cpp's Q4_0 means them.
  */
 import assert from 'node:assert/strict';
-import { writeFile } from 'node:fs/promises';
+import { readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { after, test } from 'node:test';
 import { padBatch } from '../../src/engine/batch.js';
@@ -23,7 +26,7 @@ import { exportHfToOnnx, onnxFileName } from '../../src/export/onnx/hf-to-onnx.j
 import type { OnnxDtype } from '../../src/export/onnx/weights.js';
 import { loadTokenizer } from '../../src/io/tokenizer.js';
 import { runCli } from '../helpers/cli.js';
-import { ReferenceBatch, fixtureDir, referenceGenerate } from '../helpers/python.js';
+import { ReferenceBatch, fixtureDir, referenceGenerate, runPython } from '../helpers/python.js';
 import { tempDir } from './helpers.js';
 import { loadTjs } from './transformers-js.js';
 
@@ -163,3 +166,53 @@ for (const dtype of ['fp16', 'q8'] as const) {
     }
   });
 }
+
+/** A copy of a model folder with the weights a q4 export stores, as gguf-py computes them. */
+const Q4_WEIGHTS_PY = `
+import json, shutil, sys
+from pathlib import Path
+import numpy as np, gguf
+from safetensors.numpy import load_file, save_file
+src, out = Path(sys.argv[1]), Path(sys.argv[2])
+shutil.copytree(src, out)
+for f in src.glob('*.safetensors'):
+    tensors = load_file(f)
+    for name, w in tensors.items():
+        if w.ndim != 2:
+            continue
+        w = w.astype(np.float32)
+        cols = w.shape[1]
+        if '.layers.' in name and cols % 32 == 0 and cols > 32:
+            q = gguf.quants.quantize(w, gguf.GGMLQuantizationType.Q4_0)
+            tensors[name] = gguf.quants.dequantize(q, gguf.GGMLQuantizationType.Q4_0).reshape(w.shape).astype(np.float32)
+        else:
+            tensors[name] = w.astype(np.float16).astype(np.float32)
+    save_file(tensors, str(out / f.name), metadata={'format': 'pt'})
+print(json.dumps({'ok': True}))
+`;
+
+test('(d) q4: transformers.js runs the 4-bit file as our engine runs the same 4-bit weights from gguf-py', async (t) => {
+  const model = await fixtureDir('smollm');
+  const reference4 = path.join(dir, 'smollm-q4-reference');
+  await runPython(['-c', Q4_WEIGHTS_PY, model, reference4]);
+  const lm = await ours(reference4);
+  const prompt = (await loadTokenizer(model)).encode(PROMPT);
+  const sequence = [...prompt, ...(await greedyDecode(lm, prompt, STEPS)).tokens];
+  const reference = (await lm.logits(padBatch([sequence]))).data;
+  const out = await exported(model, 'smollm', 'q4');
+  const config = JSON.parse(await readFile(path.join(out, 'config.json'), 'utf8'));
+  assert.equal(config['transformers.js_config'].dtype, 'q4');
+  const tjs = await loadTjs(out, 'q4');
+  try {
+    const full = maxAbsDiff(await tjs.logits(sequence), reference);
+    const cached = maxAbsDiff(await tjs.logitsAfterCache(sequence, SPLIT), reference.subarray(SPLIT * lm.spec.vocab));
+    const dense = await ours(model);
+    const fromFloat = maxAbsDiff((await dense.logits(padBatch([sequence]))).data, reference);
+    t.diagnostic(`q4: max |Δ logit| ${full.toExponential(2)} (no cache), ${cached.toExponential(2)} (cached); the 4-bit weights move logits by ${fromFloat.toExponential(2)} from the fp32 model's`);
+    assert.ok(fromFloat > 1e-3, 'the reference is the quantized model, not the float one');
+    assert.ok(full <= FP32_BOUND, `no cache: max |Δ logit| ${full}`);
+    assert.ok(cached <= FP32_BOUND, `with cache: max |Δ logit| ${cached}`);
+  } finally {
+    await tjs.dispose();
+  }
+});

@@ -22,7 +22,7 @@ export interface TjsModel {
 const row = (ids: readonly number[]) => new Tensor('int64', BigInt64Array.from(ids, (x) => BigInt(x)), [1, ids.length]);
 const ones = (n: number) => row(new Array<number>(n).fill(1));
 
-export async function loadTjs(dir: string, dtype: 'fp32' | 'fp16' | 'q8'): Promise<TjsModel> {
+export async function loadTjs(dir: string, dtype: 'fp32' | 'fp16' | 'q8' | 'q4'): Promise<TjsModel> {
   const model = (await AutoModelForCausalLM.from_pretrained(dir, {
     dtype,
     device: 'cpu',

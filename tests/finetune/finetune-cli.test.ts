@@ -45,6 +45,10 @@ test('merged checkpoint equals peft merge_and_unload of the saved adapter, and l
   assert.equal(r.code, 0, r.stderr);
   const summary = JSON.parse(r.stdout);
   assert.equal(summary.steps, 4);
+  // per-step timings are for scripts and bench/finetune: one per step, tokens adding up to the run's
+  assert.equal(summary.stepSeconds.length, 4);
+  assert.ok(summary.stepSeconds.every((x: number) => x > 0), 'every step took time');
+  assert.equal(summary.stepTokens.reduce((a: number, b: number) => a + b, 0), summary.tokens);
   const check = await py(['merge-check', '--base', dir, '--adapter', adapter, '--merged', out, '--ids', JSON.stringify([[1, 50, 60, 70, 80, 90, 100, 110]])]);
   t.diagnostic(JSON.stringify(check));
   assert.ok(check.lora_b_norm > 1e-3, 'training moved the adapters off their zero initialisation');

@@ -110,7 +110,7 @@ export async function finetuneCommand(flags: FinetuneFlags, global: GlobalOption
     undefer();
   }
   if (flags.json) {
-    process.stdout.write(`${JSON.stringify({ out: flags.out, adapter: flags.saveAdapter ?? null, steps: summary.steps, tokens: summary.tokens, labelledTokens: summary.labelledTokens, lossFirst: summary.lossFirst, lossLast: summary.lossLast })}\n`);
+    process.stdout.write(`${JSON.stringify({ out: flags.out, adapter: flags.saveAdapter ?? null, steps: summary.steps, tokens: summary.tokens, labelledTokens: summary.labelledTokens, lossFirst: summary.lossFirst, lossLast: summary.lossLast, trainSeconds: summary.stepSeconds.reduce((a, b) => a + b, 0), stepSeconds: summary.stepSeconds, stepTokens: summary.stepTokens })}\n`);
   } else {
     process.stdout.write(`fine-tuned ${summary.steps} steps on ${summary.tokens} tokens: loss ${summary.lossFirst.toFixed(4)} -> ${summary.lossLast.toFixed(4)}; wrote ${flags.out}${flags.saveAdapter ? ` and adapter ${flags.saveAdapter}` : ''}\n`);
   }

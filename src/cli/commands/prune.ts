@@ -2,11 +2,11 @@
 import type { LayerShape } from '../../arch/spec.js';
 import { parseDevice } from '../../engine/session.js';
 import { UsageError } from '../../errors.js';
-import { prune } from '../../prune/prune.js';
 import type { PruneOutcome } from '../../prune/prune.js';
 import type { GqaMode } from '../../plan/types.js';
 import type { SamplingMode } from '../../calib/types.js';
 import { prepareModel } from '../model-arg.js';
+import { type ExportedFiles, pruneWithExports } from '../prune-exports.js';
 import type { GlobalOptions } from '../program.js';
 import { terminalProgress } from '../progress.js';
 
@@ -34,6 +34,9 @@ export interface PruneFlags {
   dryRun?: boolean;
   force?: boolean;
   json?: boolean;
+  /** Formats to write besides the folder, and their dtypes (see ../prune-exports.ts). */
+  export?: string;
+  exportDtype?: string;
 }
 
 function oneOf<T extends string>(flag: string, value: string, allowed: readonly T[]): T {
@@ -43,7 +46,8 @@ function oneOf<T extends string>(flag: string, value: string, allowed: readonly 
 
 export async function pruneCommand(flags: PruneFlags, global: GlobalOptions): Promise<void> {
   await prepareModel(flags.model); // fetch / convert with progress bars; prune() then finds the cached folder
-  const outcome = await prune(
+  const outcome = await pruneWithExports(
+    flags,
     {
       model: flags.model,
       out: flags.out,
@@ -73,10 +77,11 @@ export async function pruneCommand(flags: PruneFlags, global: GlobalOptions): Pr
   );
   for (const w of outcome.warnings) console.error(`amp-prune: warning: ${w}`);
   if (flags.json) {
-    console.log(JSON.stringify(jsonSummary(flags, outcome), null, 2));
+    console.log(JSON.stringify({ ...jsonSummary(flags, outcome), ...(outcome.exported ? { exported: outcome.exported } : {}) }, null, 2));
     return;
   }
   printSummary(flags, outcome);
+  printExported(outcome.exported ?? {});
 }
 
 function jsonSummary(flags: PruneFlags, o: PruneOutcome) {
@@ -131,4 +136,9 @@ function printSummary(flags: PruneFlags, o: PruneOutcome): void {
     console.log(`\n  recovery ${o.recovery.method}: mean relative output error of o_proj/down_proj on held-out tokens ${e(o.recovery.before)} -> ${e(o.recovery.after)}`);
   }
   console.log(`\n  ${o.loadableBy}`);
+}
+
+function printExported({ gguf, onnx }: ExportedFiles): void {
+  if (gguf) console.log(`  exported ${gguf.out} (GGUF ${gguf.dtype}, architecture ${gguf.architecture}, ${fmt(gguf.bytes)} bytes)`);
+  if (onnx) console.log(`  exported ${onnx.out} (ONNX ${onnx.dtype}, ${onnx.model}, ${fmt(onnx.bytes)} bytes)`);
 }

@@ -2,9 +2,12 @@
  * `amp-prune run MODEL --prompt "..."`: generate on our engine, printing text to stdout as each
  * token arrives (how a user tries a pruned model in a terminal). Greedy unless --temperature > 0;
  * a seed makes sampling repeatable. --chat wraps the prompt in the tokenizer's chat template.
+ * MODEL is a Hugging Face folder, a .gguf file (converted once), or a folder written by
+ * `export --format onnx`, whose own graph then runs (with its KV cache) instead of ours.
  */
 import { generate } from '../../engine/decode.js';
 import { CausalLM } from '../../engine/causal-lm.js';
+import { ExportedOnnxLM, isOnnxExportFolder } from '../../engine/exported-onnx-lm.js';
 import { makeSampler } from '../../engine/sampling.js';
 import { parseDevice } from '../../engine/session.js';
 import { ensureHfCheckpoint } from '../../convert/ensure-hf.js';
@@ -59,7 +62,8 @@ export async function runCommand(model: string, flags: RunFlags, global: GlobalO
   const prompt = tokenizer.encode(text, { addSpecialTokens: !flags.chat });
   if (prompt.length === 0) throw new UserError('--prompt encodes to no tokens (and the tokenizer adds no BOS): give some text');
   const stop = await stopTokenIds(dir, tokenizer.eosId);
-  const lm = await CausalLM.load(dir, { device: parseDevice(global.device), threads: global.threads });
+  const session = { device: parseDevice(global.device), threads: global.threads };
+  const lm = (await isOnnxExportFolder(dir)) ? await ExportedOnnxLM.load(dir, session) : await CausalLM.load(dir, session);
   try {
     const limit = lm.maxLength === undefined ? flags.maxNewTokens : Math.min(flags.maxNewTokens, lm.maxLength - prompt.length);
     if (limit <= 0) throw new UserError(`the prompt has ${prompt.length} tokens, the model's limit (max_position_embeddings ${lm.maxLength})`);

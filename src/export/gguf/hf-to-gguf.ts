@@ -1,7 +1,7 @@
 /**
- * Hugging Face LLaMA folder (dense, or pruned by amp-prune with the same widths in every layer,
- * with or without the o_proj/down_proj biases recovery writes) -> one GGUF file that stock
- * llama.cpp loads (architecture "llama").
+ * Hugging Face LLaMA or Qwen2 folder (dense, or pruned by amp-prune with the same widths in every
+ * layer, with or without the o_proj/down_proj biases recovery writes) -> one GGUF file that stock
+ * llama.cpp loads (architecture "llama" or "qwen2", from src/export/gguf/architectures.ts).
  *
  *   config.json ─▶ checks (family, widths, rope, biases) ─▶ tensor plan + tokenizer metadata
  *   ─▶ header (offsets known from shapes) ─▶ per tensor: read ─▶ permute q/k ─▶ encode ─▶ write ─▶ rename
@@ -16,17 +16,18 @@ import type { ArchSpec } from '../../arch/spec.js';
 import { FileError, UsageError } from '../../errors.js';
 import { readModelConfig } from '../../io/checkpoint.js';
 import { TensorStore } from '../../io/tensor-store.js';
+import { EXPORTABLE_MODEL_TYPES, type GgufExportArchitecture, exportArchitecture } from './architectures.js';
 import { GgufFileWriter, encodeHeader, planSlots } from './file-layout.js';
 import { type GgufTensorPlan, llamaTensorPlan, permuteRows, unplaceableLayerWeight } from './llama-tensors.js';
 import { type KvEntry, f32, str, u32 } from './metadata-writer.js';
-import { type GgufTensorType, Q8_0_BLOCK, encodeTensor } from './quantize.js';
+import { type GgufTensorType, QUANT_BLOCK, encodeTensor } from './quantize.js';
 import { tokenizerMetadata } from './tokenizer.js';
 
-export const GGUF_DTYPES = ['f32', 'f16', 'q8_0'] as const;
+export const GGUF_DTYPES = ['f32', 'f16', 'q8_0', 'q4_0'] as const;
 export type GgufDtype = (typeof GGUF_DTYPES)[number];
 
-/** general.file_type (llama_ftype): ALL_F32, MOSTLY_F16, MOSTLY_Q8_0. */
-const FILE_TYPES: Record<GgufDtype, number> = { f32: 0, f16: 1, q8_0: 7 };
+/** general.file_type (llama_ftype): ALL_F32, MOSTLY_F16, MOSTLY_Q8_0, MOSTLY_Q4_0. */
+const FILE_TYPES: Record<GgufDtype, number> = { f32: 0, f16: 1, q8_0: 7, q4_0: 2 };
 
 export interface GgufExportOptions {
   dtype?: GgufDtype;
@@ -37,7 +38,8 @@ export interface GgufExportOptions {
 
 export interface GgufExportSummary {
   out: string;
-  architecture: 'llama';
+  /** llama.cpp architecture (general.architecture). */
+  architecture: string;
   dtype: GgufDtype;
   tensors: number;
   /** ggml type -> how many tensors have it. */
@@ -55,16 +57,18 @@ export interface GgufExportSummary {
 
 type Json = Record<string, unknown>;
 
-/** Everything llama.cpp's "llama" graph cannot express is refused here, by name. */
-function checkExportable(spec: ArchSpec, config: Json, configPath: string): void {
-  if (spec.family !== 'llama' || spec.modelType !== 'llama') {
-    throw new FileError(configPath, `${spec.architecture} (model_type ${spec.modelType}) cannot be exported to GGUF (supported: LlamaForCausalLM, model_type llama)`);
+/** Everything llama.cpp's llama-shaped graphs cannot express is refused here, by name. */
+function checkExportable(spec: ArchSpec, config: Json, configPath: string): GgufExportArchitecture {
+  const headsFillHidden = spec.layers.every((l) => l.heads * spec.headDim === spec.hidden);
+  const arch = spec.family === 'llama' ? exportArchitecture(spec.modelType, headsFillHidden) : undefined;
+  if (!arch) {
+    throw new FileError(configPath, `${spec.architecture} (model_type ${spec.modelType}) cannot be exported to GGUF (supported model types: ${EXPORTABLE_MODEL_TYPES.join(', ')})`);
   }
   // llama.cpp reads feed_forward_length / head_count as per-layer arrays, but its llama
   // architecture sizes every layer from layer 0 (node-llama-cpp 3.21.1 refuses such a file:
   // "check_tensor_dims: tensor 'blk.1.ffn_gate.weight' has wrong shape"), so none is written.
   if (config[LAYER_WIDTHS_KEY] !== undefined && config[LAYER_WIDTHS_KEY] !== null) {
-    throw new FileError(configPath, `${LAYER_WIDTHS_KEY} gives per-layer widths, which GGUF export does not write (llama.cpp's llama graph takes one head count and FFN width for all layers); prune with --allocation uniform`);
+    throw new FileError(configPath, `${LAYER_WIDTHS_KEY} gives per-layer widths, which GGUF export does not write (llama.cpp's llama graph takes one head count and FFN width for all layers); prune with the same widths in every layer (--allocation uniform, no --skip-layers)`);
   }
   // llama.cpp's llama graph adds a bias after every projection it finds one for (q/k/v, o,
   // gate/up/down), so those pass; anything else (q/k norms, fused rows) it would drop silently.
@@ -76,6 +80,18 @@ function checkExportable(spec: ArchSpec, config: Json, configPath: string): void
   const params: Json = { ...((config.rope_scaling as Json | null) ?? {}), ...((config.rope_parameters as Json | null) ?? {}) };
   const ropeType = String(params.rope_type ?? params.type ?? 'default');
   if (ropeType !== 'default') throw new FileError(configPath, `rope type ${ropeType} is not supported by GGUF export (only default rotary embeddings)`);
+  return arch;
+}
+
+/**
+ * The refusals exportHfToGguf gives for a model with this config.json and `modelDir`'s tokenizer
+ * files, without reading a weight: `prune --export gguf` asks them of the config it plans to
+ * write, before pruning starts. The message names `configPath`.
+ */
+export async function checkGgufExportable(modelDir: string, config: Json, configPath: string): Promise<void> {
+  const spec = specFromConfig(config, configPath);
+  checkExportable(spec, config, configPath);
+  await tokenizerMetadata(modelDir, spec.vocab, config);
 }
 
 function ropeTheta(config: Json): number {
@@ -84,37 +100,46 @@ function ropeTheta(config: Json): number {
   return typeof theta === 'number' ? theta : 10000;
 }
 
-function hyperparameters(spec: ArchSpec, config: Json, dtype: GgufDtype): KvEntry[] {
+function hyperparameters(arch: string, spec: ArchSpec, config: Json, dtype: GgufDtype): KvEntry[] {
   const { heads, kvHeads, intermediate } = spec.layers[0];
   const contextLength = typeof config.max_position_embeddings === 'number' ? config.max_position_embeddings : 2048;
   const entries: KvEntry[] = [
-    ['general.architecture', str('llama')],
+    ['general.architecture', str(arch)],
     ['general.file_type', u32(FILE_TYPES[dtype])],
-    ['llama.vocab_size', u32(spec.vocab)],
-    ['llama.context_length', u32(contextLength)],
-    ['llama.embedding_length', u32(spec.hidden)],
-    ['llama.block_count', u32(spec.numLayers)],
-    ['llama.feed_forward_length', u32(intermediate)],
-    ['llama.attention.head_count', u32(heads)],
-    ['llama.attention.head_count_kv', u32(kvHeads)],
-    ['llama.rope.freq_base', f32(ropeTheta(config))],
-    ['llama.attention.layer_norm_rms_epsilon', f32(spec.norm.eps)],
-    ['llama.rope.dimension_count', u32(spec.headDim)],
+    [`${arch}.vocab_size`, u32(spec.vocab)],
+    [`${arch}.context_length`, u32(contextLength)],
+    [`${arch}.embedding_length`, u32(spec.hidden)],
+    [`${arch}.block_count`, u32(spec.numLayers)],
+    [`${arch}.feed_forward_length`, u32(intermediate)],
+    [`${arch}.attention.head_count`, u32(heads)],
+    [`${arch}.attention.head_count_kv`, u32(kvHeads)],
+    [`${arch}.rope.freq_base`, f32(ropeTheta(config))],
+    [`${arch}.attention.layer_norm_rms_epsilon`, f32(spec.norm.eps)],
+    [`${arch}.rope.dimension_count`, u32(spec.headDim)],
   ];
   // llama.cpp assumes head size embedding_length / head_count; a pruned model keeps its
   // original head size with fewer heads, so the size must be stated.
   if (spec.headDim * heads !== spec.hidden) {
-    entries.push(['llama.attention.key_length', u32(spec.headDim)], ['llama.attention.value_length', u32(spec.headDim)]);
+    entries.push([`${arch}.attention.key_length`, u32(spec.headDim)], [`${arch}.attention.value_length`, u32(spec.headDim)]);
   }
-  if (dtype === 'q8_0') entries.push(['general.quantization_version', u32(2)]);
+  if (dtype === 'q8_0' || dtype === 'q4_0') entries.push(['general.quantization_version', u32(2)]);
   return entries;
 }
 
-/** Norms stay F32 as llama.cpp's converter keeps them; Q8_0 needs rows of whole blocks, else F16. */
+/** Tensors that read or write the vocabulary: at q4_0 they stay Q8_0, as llama.cpp's own Q4_0 files keep them wider. */
+const VOCABULARY_TENSORS = new Set(['token_embd.weight', 'output.weight']);
+
+/**
+ * Norms stay F32 as llama.cpp's converter keeps them; block types need rows of whole blocks, else
+ * F16. A row of a single block stays F16 too: with attn_output Q8_0 at 32 inputs (2 heads of 16
+ * left by pruning), node-llama-cpp 3.21.1's CPU runtime gave NaN log-probabilities at the first 7
+ * of 24 positions (tests/export/gguf-qwen2.test.ts); F16 there, it matches our engine.
+ */
 function tensorType(plan: GgufTensorPlan, dtype: GgufDtype): GgufTensorType {
   if (plan.shape.length === 1 || dtype === 'f32') return 'F32';
-  if (dtype === 'q8_0' && plan.shape[plan.shape.length - 1] % Q8_0_BLOCK === 0) return 'Q8_0';
-  return 'F16';
+  const rowLength = plan.shape[plan.shape.length - 1];
+  if (dtype === 'f16' || rowLength % QUANT_BLOCK !== 0 || rowLength <= QUANT_BLOCK) return 'F16';
+  return dtype === 'q4_0' && !VOCABULARY_TENSORS.has(plan.ggufName) ? 'Q4_0' : 'Q8_0';
 }
 
 /** The plans less the optional tensors that hold only zeros (biases are small: read whole). */
@@ -127,7 +152,8 @@ async function withoutZeroBiases(plans: GgufTensorPlan[], store: TensorStore): P
   return kept;
 }
 
-async function checkTarget(out: string, force: boolean): Promise<void> {
+/** Refuses an output path that is a folder, sits in no folder, or exists (unless `force`). */
+export async function checkGgufTarget(out: string, force: boolean): Promise<void> {
   const parent = path.dirname(path.resolve(out));
   const dir = await fs.stat(parent).catch(() => undefined);
   if (!dir?.isDirectory()) throw new FileError(out, `folder ${parent} does not exist`);
@@ -142,8 +168,8 @@ export async function exportHfToGguf(modelDir: string, out: string, options: Ggu
   const config = await readModelConfig(modelDir);
   const configPath = path.join(modelDir, 'config.json');
   const spec = specFromConfig(config, configPath);
-  checkExportable(spec, config, configPath);
-  const allPlans = llamaTensorPlan(spec);
+  const arch = checkExportable(spec, config, configPath);
+  const allPlans = llamaTensorPlan(spec, arch);
   const tokenizer = await tokenizerMetadata(modelDir, spec.vocab, config);
 
   const store = await TensorStore.open(modelDir);
@@ -156,12 +182,12 @@ export async function exportHfToGguf(modelDir: string, out: string, options: Ggu
       if (!['F32', 'F16', 'BF16'].includes(info.dtype)) throw new FileError(info.file, `tensor ${plan.hfName} is ${info.dtype}, not a float type`);
     }
     const unplaced = store.names().find((n) => !planned.has(n) && !(spec.tiedEmbeddings && n === 'lm_head.weight'));
-    if (unplaced) throw new FileError(modelDir, `tensor ${unplaced} has no place in a llama GGUF`);
-    await checkTarget(out, options.force ?? false);
+    if (unplaced) throw new FileError(modelDir, `tensor ${unplaced} has no place in a ${arch.name} GGUF`);
+    await checkGgufTarget(out, options.force ?? false);
     const plans = await withoutZeroBiases(allPlans, store);
 
     const slots = planSlots(plans.map((p) => ({ name: p.ggufName, shape: p.shape, type: tensorType(p, dtype) })));
-    const header = encodeHeader([...hyperparameters(spec, config, dtype), ...tokenizer.entries], slots);
+    const header = encodeHeader([...hyperparameters(arch.name, spec, config, dtype), ...tokenizer.entries], slots);
     const writer = await GgufFileWriter.create(out);
     try {
       options.progress?.start?.(plans.length);
@@ -181,7 +207,7 @@ export async function exportHfToGguf(modelDir: string, out: string, options: Ggu
     const { heads, kvHeads, intermediate } = spec.layers[0];
     return {
       out,
-      architecture: 'llama',
+      architecture: arch.name,
       dtype,
       tensors: slots.length,
       tensorTypes,

@@ -48,7 +48,7 @@ const LAYER_TENSORS: Partial<Record<LayerWeightName, { gguf: string; rotary?: 'q
   'down.bias': { gguf: 'ffn_down.bias' },
 };
 
-/** The first layer weight of `spec` that a llama GGUF has no tensor for, if any. */
+/** The first layer weight of `spec` that a llama-shaped GGUF has no tensor for, if any. */
 export function unplaceableLayerWeight(spec: ArchSpec): string | undefined {
   for (let i = 0; i < spec.numLayers; i++) {
     const weight = spec.layerWeights(i).find((w) => LAYER_TENSORS[w.name] === undefined || w.source.rows !== undefined);
@@ -57,20 +57,31 @@ export function unplaceableLayerWeight(spec: ArchSpec): string | undefined {
   return undefined;
 }
 
-export function llamaTensorPlan(spec: ArchSpec): GgufTensorPlan[] {
+export interface TensorPlanRules {
+  /** Interleave q/k rows (llama.cpp's NORM rotary); false keeps transformers' order (NEOX). */
+  permuteQK: boolean;
+  /** q/k/v biases the architecture requires: never left out, even when all zero. */
+  requiredQkvBias: boolean;
+}
+
+const QKV_BIASES: readonly LayerWeightName[] = ['q.bias', 'k.bias', 'v.bias'];
+
+export function llamaTensorPlan(spec: ArchSpec, rules: TensorPlanRules = { permuteQK: true, requiredQkvBias: false }): GgufTensorPlan[] {
   const { hidden: d, vocab } = spec;
   const plans: GgufTensorPlan[] = [{ ggufName: 'token_embd.weight', hfName: 'model.embed_tokens.weight', shape: [vocab, d] }];
   spec.layers.forEach(({ heads, kvHeads }, i) => {
     for (const weight of spec.layerWeights(i)) {
       const place = LAYER_TENSORS[weight.name];
       if (!place) throw new Error(`llamaTensorPlan: ${weight.name} has no GGUF tensor (checked by unplaceableLayerWeight)`);
-      const permuteHeads = place.rotary === 'q' ? heads : place.rotary === 'kv' ? kvHeads : undefined;
+      const rotaryHeads = place.rotary === 'q' ? heads : place.rotary === 'kv' ? kvHeads : undefined;
+      const permuteHeads = rules.permuteQK ? rotaryHeads : undefined;
+      const omitIfZero = weight.name.endsWith('.bias') && !(rules.requiredQkvBias && QKV_BIASES.includes(weight.name));
       plans.push({
         ggufName: `blk.${i}.${place.gguf}`,
         hfName: weight.source.tensor,
         shape: weight.shape,
         ...(permuteHeads ? { permuteHeads } : {}),
-        ...(weight.name.endsWith('.bias') ? { omitIfZero: true } : {}),
+        ...(omitIfZero ? { omitIfZero: true } : {}),
       });
     }
   });

@@ -11,7 +11,7 @@
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { FileError } from '../../errors.js';
-import { LLAMA3_SPLIT } from '../../convert/byte-level-bpe.js';
+import { LLAMA3_SPLIT, QWEN2_SPLIT } from '../../convert/byte-level-bpe.js';
 import { TokenType } from '../../convert/gguf-vocab.js';
 import { type KvEntry, bool, str, u32 } from './metadata-writer.js';
 
@@ -49,7 +49,10 @@ function preTokenizerName(pre: unknown): string | undefined {
   // SmolLM: digits one by one, then GPT-2's split (llama.cpp's "smollm").
   if (first.type === 'Digits' && first.individual_digits === true && isByteLevel(second, true)) return 'smollm';
   const pattern = isObject(first.pattern) ? first.pattern.Regex : undefined;
-  if (first.type === 'Split' && pattern === LLAMA3_SPLIT && first.behavior === 'Isolated' && !first.invert && isByteLevel(second, false)) return 'llama-bpe';
+  if (first.type !== 'Split' || first.behavior !== 'Isolated' || first.invert || !isByteLevel(second, false)) return undefined;
+  // A regex split before regex-free byte-level: llama.cpp names each by its split.
+  if (pattern === LLAMA3_SPLIT) return 'llama-bpe';
+  if (pattern === QWEN2_SPLIT) return 'qwen2';
   return undefined;
 }
 

@@ -26,7 +26,7 @@ import { DIM, emitExportInputs, fixedFrequencies, presentName } from './inputs.j
 import { ExternalWeights, ONNX_DTYPES, type OnnxDtype } from './weights.js';
 
 /** transformers.js's file-name suffix per dtype (utils/dtypes.js DEFAULT_DTYPE_SUFFIX_MAPPING). */
-const SUFFIX: Record<OnnxDtype, string> = { fp32: '', fp16: '_fp16', q8: '_quantized' };
+const SUFFIX: Record<OnnxDtype, string> = { fp32: '', fp16: '_fp16', q8: '_quantized', q4: '_q4' };
 
 export interface OnnxExportOptions {
   dtype?: OnnxDtype;
@@ -51,8 +51,11 @@ export interface OnnxExportSummary {
 
 type Json = Record<string, unknown>;
 
-/** What the exported graph cannot express is refused here, before anything is written. */
-function checkExportable(spec: ArchSpec, configPath: string): void {
+/**
+ * What the exported graph cannot express is refused here, before anything is written (and by
+ * `prune --export onnx` before pruning starts, on the config it plans to write).
+ */
+export function checkOnnxExportable(spec: ArchSpec, configPath: string): void {
   if (!fixedFrequencies(spec)) {
     throw new FileError(configPath, 'its rotary embedding switches frequencies with the sequence length (longrope with different short/long factors), which ONNX export does not build');
   }
@@ -77,7 +80,7 @@ export async function exportHfToOnnx(modelDir: string, out: string, options: Onn
   const checkpoint = await openCheckpoint(modelDir);
   const { spec, store, config } = checkpoint;
   try {
-    checkExportable(spec, path.join(modelDir, 'config.json'));
+    checkOnnxExportable(spec, path.join(modelDir, 'config.json'));
     const folder = await StagedFolder.create(out, { force: options.force, inputDir: modelDir });
     try {
       const modelFile = onnxFileName(dtype);

@@ -1,0 +1,45 @@
+/**
+ * Which llama.cpp architecture a transformers model type is written as, read from the same table
+ * the GGUF import side uses (src/convert/gguf-architectures.ts), so the two directions cannot
+ * disagree on a family's layout. Fused layouts (phi3's attn_qkv / ffn_up) are import-only.
+ */
+import { GGUF_ARCHITECTURES } from '../../convert/gguf-architectures.js';
+
+export interface GgufExportArchitecture {
+  /** general.architecture, and the prefix of every hyperparameter key. */
+  name: string;
+  /** Interleave q/k rows for llama.cpp's pairwise (NORM) rotary; NEOX architectures keep HF order. */
+  permuteQK: boolean;
+  /**
+   * blk.N.attn_{q,k,v}.bias belong to the architecture (convert_hf_to_gguf always writes them for
+   * qwen2, and older llama.cpp builds require them), so they are written even when all zero.
+   */
+  requiredQkvBias: boolean;
+}
+
+export const EXPORTABLE_MODEL_TYPES: readonly string[] = Object.values(GGUF_ARCHITECTURES)
+  .filter((a) => !a.fused)
+  .map((a) => a.modelType);
+
+/**
+ * Architectures whose llama.cpp graph sizes attn_q/attn_output from embedding_length alone
+ * (qwen2: {n_embd, n_embd}), so a model with fewer heads than hidden / head_dim (head-pruned)
+ * cannot load as itself. Such a model is written as the named architecture instead: transformers
+ * rotates llama and qwen2 alike (by halves), so llama's row interleave makes it llama.cpp's llama,
+ * whose graph takes q/k/v biases as optional tensors and reads head sizes from key_length.
+ */
+const WHEN_HEADS_NARROWER: Readonly<Record<string, string>> = { qwen2: 'llama' };
+
+function fromImportTable(name: string): GgufExportArchitecture | undefined {
+  const a = GGUF_ARCHITECTURES[name];
+  if (!a || a.fused) return undefined;
+  return { name, permuteQK: a.permutedQK, requiredQkvBias: a.qkvBias };
+}
+
+/** The architecture to write a `modelType` model as; `headsFillHidden`: heads × head_dim = hidden. */
+export function exportArchitecture(modelType: string, headsFillHidden: boolean): GgufExportArchitecture | undefined {
+  const name = Object.keys(GGUF_ARCHITECTURES).find((key) => GGUF_ARCHITECTURES[key].modelType === modelType);
+  if (name === undefined) return undefined;
+  const fallback = WHEN_HEADS_NARROWER[name];
+  return fromImportTable(!headsFillHidden && fallback !== undefined ? fallback : name);
+}
