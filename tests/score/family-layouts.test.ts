@@ -4,7 +4,8 @@
  * is not hidden/heads, Phi's plain MLP and "dense" naming, Phi-3's fused qkv and gate_up, Qwen3's
  * per-head norms), over the same seeded activations. The referee reads the Hugging Face tensors
  * by their own names and the papers' formulas; ours reads the ownership table. Element by element,
- * so zero, constant, shuffled or random scores all fail.
+ * so zero, constant, shuffled or random scores all fail. (scorers.test.ts checks every method on
+ * one hand-made layer with exactly representable values.)
  */
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
