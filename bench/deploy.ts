@@ -33,6 +33,7 @@ import { CausalLM } from '../src/engine/causal-lm.js';
 import { openCheckpoint } from '../src/engine/checkpoint.js';
 import { generate } from '../src/engine/decode.js';
 import { argmax } from '../src/engine/sampling.js';
+import { AMP_PRUNE_FILE } from '../src/export/amp-prune-record.js';
 import { exportHfToGguf } from '../src/export/gguf/hf-to-gguf.js';
 import { exportHfToOnnx } from '../src/export/onnx/hf-to-onnx.js';
 import { prune } from '../src/prune/prune.js';
@@ -147,7 +148,7 @@ async function timeTransformersJs(dir: string, prompt: number[], newTokens: numb
 
 async function prunedModel(base: string, ratio: number, root: string, threads: number): Promise<string> {
   const dir = join(root, `amp-${Math.round(ratio * 100)}`);
-  if (existsSync(join(dir, 'amp_prune.json'))) return dir;
+  if (existsSync(join(dir, AMP_PRUNE_FILE))) return dir;
   console.error(`pruning ${Math.round(ratio * 100)}% ...`);
   await prune({ model: base, out: dir, ratio, method: 'amp', allocation: 'uniform', gqa: 'group', align: 1, skipLayers: [], seed: 0, dryRun: false, force: true, session: { threads } });
   return dir;

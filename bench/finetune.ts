@@ -29,6 +29,7 @@ import os from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { runEval } from '../src/eval/run.js';
+import { AMP_PRUNE_FILE, readAmpPruneRecord } from '../src/export/amp-prune-record.js';
 import { tasksByName } from '../src/eval/registry.js';
 import type { EvalRecord } from '../src/eval/run.js';
 import { prune } from '../src/prune/prune.js';
@@ -127,7 +128,7 @@ async function cachedJson<T>(file: string, make: () => Promise<T>): Promise<T> {
 
 async function prunedModel(base: string, c: Config, s: Settings): Promise<string> {
   const dir = join(s.work, `amp-${Math.round(c.ratio * 100)}-${c.recover}`, 'model');
-  if (existsSync(join(dir, 'amp_prune.json'))) return dir;
+  if (existsSync(join(dir, AMP_PRUNE_FILE))) return dir;
   await mkdir(join(dir, '..'), { recursive: true });
   await prune({
     model: base,
@@ -178,7 +179,8 @@ async function finetuned(pruned: string, dense: string, c: Config, s: Settings, 
       ...(c.loss === 'kd' ? ['--teacher', dense] : []),
     ], s.threads);
     const summary = JSON.parse(child.stdout.trim().split('\n').at(-1)!) as FinetuneJson;
-    const record = JSON.parse(await readFile(join(dir, 'amp_prune.json'), 'utf8')) as { finetune: { lossCurve: number[] } };
+    const record = await readAmpPruneRecord(join(dir, AMP_PRUNE_FILE));
+    if (!record.finetune) throw new Error(`${dir}: finetune wrote no finetune record`);
     return {
       seconds: child.seconds,
       maxRssMiB: child.maxRssMiB,

@@ -19,6 +19,8 @@ import { existsSync } from 'node:fs';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
+import { AMP_PRUNE_FILE, isPruneRecord, readAmpPruneRecord } from '../src/export/amp-prune-record.js';
+import type { PruneRecord } from '../src/export/amp-prune-record.js';
 import { runEval } from '../src/eval/run.js';
 import { tasksByName } from '../src/eval/registry.js';
 import type { EvalRecord } from '../src/eval/run.js';
@@ -93,11 +95,14 @@ function baselineConfigs(): Config[] {
   return out;
 }
 
-async function pruned(base: string, c: Config): Promise<{ dir: string; record?: Record<string, unknown>; seconds?: number }> {
+async function pruned(base: string, c: Config): Promise<{ dir: string; record?: PruneRecord; seconds?: number }> {
   if (!c.method) return { dir: base };
   const dir = join(WORK, c.name, 'model');
-  const recordFile = join(dir, 'amp_prune.json');
-  if (existsSync(recordFile)) return { dir, record: JSON.parse(await readFile(recordFile, 'utf8')) };
+  const recordFile = join(dir, AMP_PRUNE_FILE);
+  if (existsSync(recordFile)) {
+    const record = await readAmpPruneRecord(recordFile);
+    if (isPruneRecord(record)) return { dir, record };
+  }
   const req: PruneRequest = {
     model: base,
     out: dir,
@@ -144,12 +149,12 @@ interface Row {
   average7: number;
 }
 
-function row(c: Config, record: Record<string, unknown> | undefined, seconds: number | undefined, ev: { wikitext: EvalRecord; mc: EvalRecord }): Row {
+function row(c: Config, record: PruneRecord | undefined, seconds: number | undefined, ev: { wikitext: EvalRecord; mc: EvalRecord }): Row {
   const wt = ev.wikitext.tasks.wikitext2.metrics;
   const tasks: Row['tasks'] = {};
   for (const [name, t] of Object.entries(ev.mc.tasks)) tasks[name] = { metric: t.primary_metric, value: t.metrics[t.primary_metric].value, stderr: t.metrics[t.primary_metric].stderr };
   const mean = (names: string[]) => names.reduce((a, n) => a + tasks[n].value, 0) / names.length;
-  const ratio = record ? ((record.ratio as { achieved: number }).achieved) : null;
+  const ratio = record ? record.ratio.achieved : null;
   return {
     config: c,
     removed: ratio,

@@ -15,6 +15,7 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { runBench } from '../src/bench/run.js';
 import type { SpeedRecord } from '../src/bench/record.js';
+import { AMP_PRUNE_FILE } from '../src/export/amp-prune-record.js';
 import { prune } from '../src/prune/prune.js';
 import { realModel, REPO_ROOT } from './real-model.js';
 
@@ -25,7 +26,7 @@ const threads = args.threads ? Number(args.threads) : undefined;
 
 async function prunedModel(base: string, ratio: number): Promise<string> {
   const dir = join(REPO_ROOT, '.cache', 'bench', 'quality', `amp-${ratio * 100}`, 'model');
-  if (existsSync(join(dir, 'amp_prune.json'))) return dir;
+  if (existsSync(join(dir, AMP_PRUNE_FILE))) return dir;
   await mkdir(join(dir, '..'), { recursive: true });
   const calib = join(REPO_ROOT, '..', 'shared', 'data', 'alpaca', 'alpaca_5000.json');
   await prune({ model: base, out: dir, ratio, method: 'amp', allocation: 'uniform', gqa: 'group', align: 1, skipLayers: [], calib, calibSamples: 50, seed: 0, dryRun: false, force: true, session: { threads } });

@@ -10,11 +10,13 @@
  * pruned checkpoint). PyTorch: the Python process from spawn to exit (interpreter, imports, load,
  * tokenize, score, plan; nothing written). Both processes run with the same thread count.
  */
-import { readFile, rm } from 'node:fs/promises';
+import { rm } from 'node:fs/promises';
 import os from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { ALPACA, FIXTURES, fixed, isMain, machine, printTable, runCli, runPythonJson, summarize, writeResult } from './common.js';
+import { AMP_PRUNE_FILE, isPruneRecord, readAmpPruneRecord } from '../src/export/amp-prune-record.js';
+import type { LayerRecord } from '../src/export/amp-prune-record.js';
 import type { ChildRun } from './common.js';
 import { realModel, REPO_ROOT } from './real-model.js';
 
@@ -34,10 +36,6 @@ interface PyAmp {
   layers: KeptLayer[];
 }
 
-interface OurRecord {
-  calibration: { totalTokens: number };
-  layers: { heads: { kept: number[]; scores: number[] }; kv_heads: { kept: number[] }; neurons: { kept: number[]; scores: number[] } }[];
-}
 
 interface LayerAgreement {
   layer: number;
@@ -60,7 +58,7 @@ function maxRelDiff(a: readonly number[], b: readonly number[]): number {
   return a.reduce((m, x, i) => Math.max(m, Math.abs(x - b[i]) / Math.max(Math.abs(b[i]), 1e-30)), 0);
 }
 
-function compareLayer(layer: number, ours: OurRecord['layers'][number], py: KeptLayer): LayerAgreement {
+function compareLayer(layer: number, ours: LayerRecord, py: KeptLayer): LayerAgreement {
   const oursSet = new Set(ours.neurons.kept);
   const pySet = new Set(py.neurons);
   const differing = [...oursSet].filter((n) => !pySet.has(n)).concat(py.neurons.filter((n) => !oursSet.has(n)));
@@ -109,7 +107,8 @@ async function main(): Promise<void> {
     oursRuns.push(await oursRun());
     pyRuns.push(await pyRun());
   }
-  const record = JSON.parse(await readFile(join(out, 'amp_prune.json'), 'utf8')) as OurRecord;
+  const record = await readAmpPruneRecord(join(out, AMP_PRUNE_FILE));
+  if (!isPruneRecord(record) || !record.calibration) throw new Error(`${out}: prune wrote no pruning record with its calibration`);
   await rm(out, { recursive: true, force: true });
   const py = pyRuns[0].result;
 

@@ -1,6 +1,7 @@
 /**
  * Typed errors. Only the CLI entry point decides how to print them and which exit code to use:
- * a UserError is one line (no stack unless --debug); anything else is a bug.
+ * a UserError is one line (no stack unless --debug), exit 1, or 2 for a UsageError; anything else
+ * is a bug.
  */
 
 /**
@@ -11,6 +12,19 @@ export class UserError extends Error {
   constructor(message: string) {
     super(oneLine(message));
     this.name = 'UserError';
+  }
+}
+
+/**
+ * A command line that is wrong in itself, whatever the files hold: a flag value of the wrong kind,
+ * out of its range or not one of its choices, or flags that cannot go together. The CLI exits 2
+ * for it, as for commander's own usage errors; other UserErrors (files, models, data, values that
+ * do not fit the model at hand) exit 1.
+ */
+export class UsageError extends UserError {
+  constructor(message: string) {
+    super(message);
+    this.name = 'UsageError';
   }
 }
 

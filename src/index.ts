@@ -1,5 +1,5 @@
 /** amp-prune as a library: load checkpoints, run them, and (later stages) prune them. */
-export { UserError, FileError } from './errors.js';
+export { UserError, UsageError, FileError } from './errors.js';
 export { specFromConfig, SUPPORTED_ARCHITECTURES } from './arch/registry.js';
 export type { ArchSpec, LayerShape, LayerWeightName } from './arch/spec.js';
 export { countParams, layerParams } from './arch/params.js';
@@ -25,6 +25,8 @@ export type { BuiltinModel } from './models/registry.js';
 export { resolveModel } from './models/resolve.js';
 export { ensureBuiltinGguf } from './models/fetch.js';
 export { prune, dryRun } from './prune/prune.js';
+export { AMP_PRUNE_FILE, isPruneRecord, parseAmpPruneRecord, readAmpPruneRecord, readRecordBeside } from './export/amp-prune-record.js';
+export type { AmpPruneRecord, FinetuneRecord, PruneRecord } from './export/amp-prune-record.js';
 export type { PruneRequest } from './prune/request.js';
 export { planLayers, targetShapes } from './plan/plan.js';
 export { ratioForLayers } from './plan/ratio.js';

@@ -7,7 +7,7 @@
 import os from 'node:os';
 import { VERSION } from '../engine/model.js';
 import type { SessionOptions } from '../engine/session.js';
-import { UserError } from '../errors.js';
+import { UsageError, UserError } from '../errors.js';
 import { describeModel } from './models.js';
 import { PROMPT_IDS_DESCRIPTION } from './prompt.js';
 import type { WorkerRequest } from './protocol.js';
@@ -61,14 +61,14 @@ function measurements(promptLengths: readonly number[], decodeTokens: number): M
 }
 
 function checkCount(name: string, value: number, min: number): void {
-  if (!Number.isInteger(value) || value < min) throw new UserError(`${name} must be a whole number >= ${min} (got ${value})`);
+  if (!Number.isInteger(value) || value < min) throw new UsageError(`${name} must be a whole number >= ${min} (got ${value})`);
 }
 
 /** The prompt lengths to measure: explicit ones must fit every model; defaults are trimmed to fit. */
 function choosePromptLengths(asked: readonly number[] | undefined, models: readonly ModelSummary[], notes: string[]): number[] {
   const limit = Math.min(...models.map((m) => m.max_position_embeddings ?? Infinity));
   if (asked !== undefined) {
-    if (asked.length === 0) throw new UserError('--prompt-lengths lists no lengths');
+    if (asked.length === 0) throw new UsageError('--prompt-lengths lists no lengths');
     asked.forEach((n) => checkCount('--prompt-lengths', n, 1));
     const tooLong = asked.find((n) => n > limit);
     if (tooLong !== undefined) {

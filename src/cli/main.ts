@@ -4,11 +4,13 @@
  * else is a bug and says so. SIGINT/SIGTERM stop any command in one line (see ./interrupt.ts).
  */
 import { CommanderError } from 'commander';
-import { UserError } from '../errors.js';
+import { UsageError, UserError } from '../errors.js';
 import { buildProgram } from './program.js';
 import { exitNow, installInterruptHandlers, interruptionOf } from './interrupt.js';
 
+/** Bad input: a file, folder, model or data that is missing or malformed, a value that does not fit the model. */
 export const EXIT_USER_ERROR = 1;
+/** A bad command line: unknown command or flag, a missing required one, a bad flag value, flags that conflict. */
 export const EXIT_USAGE = 2;
 export const EXIT_INTERNAL = 70;
 
@@ -35,7 +37,7 @@ function report(error: unknown, debug: boolean): number {
   if (error instanceof UserError) {
     console.error(`amp-prune: error: ${error.message}`);
     if (debug) console.error(error.stack);
-    return EXIT_USER_ERROR;
+    return error instanceof UsageError ? EXIT_USAGE : EXIT_USER_ERROR;
   }
   const message = error instanceof Error ? error.message.split('\n')[0] : String(error);
   console.error(`amp-prune: internal error: ${message}`);

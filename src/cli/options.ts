@@ -1,12 +1,14 @@
 /**
  * The CLI's option parsers, one per kind of value, shared by every command. A bad value is a
- * usage error (commander prints one line, exit 2) before anything is read or written. Rules a
- * library caller must obey too (the ratio, --align) are not restated here: the parser calls the
- * library's own check (src/plan/validate.ts), so the rule and its message live in one place.
+ * usage error (one line, exit 2) before anything is read or written; so are the checks a command
+ * or the library makes later on flags alone (a UsageError, src/errors.ts), such as two flags that
+ * conflict. Rules a library caller must obey too (the ratio, --align) are not restated here: the
+ * parser calls the library's own check (src/plan/validate.ts), so the rule and its message live
+ * in one place.
  */
 import { existsSync, statSync } from 'node:fs';
 import { InvalidArgumentError, Option } from 'commander';
-import { UserError } from '../errors.js';
+import { UsageError, UserError } from '../errors.js';
 import { validateAlign, validateRatio } from '../plan/validate.js';
 
 function wholeNumber(value: string): number {
@@ -98,11 +100,11 @@ export function registryListHelp(description: string, names: readonly string[]):
 
 /**
  * A whole number >= min for flags the command reads as text (eval's and bench's counts): a
- * UserError naming the flag, as those commands have always answered (exit 1).
+ * UsageError naming the flag (exit 2, as the parsers above).
  */
 export function countFlag(flag: string, value: string, min: number): number {
   const n = Number(value);
-  if (value.trim() === '' || !Number.isInteger(n)) throw new UserError(`${flag} takes a whole number (got '${value}')`);
-  if (n < min) throw new UserError(`${flag} must be >= ${min} (got ${n})`);
+  if (value.trim() === '' || !Number.isInteger(n)) throw new UsageError(`${flag} takes a whole number (got '${value}')`);
+  if (n < min) throw new UsageError(`${flag} must be >= ${min} (got ${n})`);
   return n;
 }

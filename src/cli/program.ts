@@ -6,7 +6,7 @@ import { TASKS } from '../eval/registry.js';
 import { BUILTIN_MODELS } from '../models/registry.js';
 import { RECOVERY_METHODS } from '../recover/registry.js';
 import { METHODS } from '../score/registry.js';
-import { UserError } from '../errors.js';
+import { UsageError } from '../errors.js';
 import { addTrainingOptions, trainingFlagsGiven } from './finetune-options.js';
 import { alignment, existingPath, finiteNumber, layerList, nonNegativeInt, positiveInt, positiveNumber, ratio, registryListHelp, registryOption } from './options.js';
 
@@ -25,6 +25,9 @@ export function buildProgram(): Command {
     .addOption(new Option('--device <name>', 'onnxruntime execution provider').choices([...DEVICES]).default('cpu'))
     .addOption(new Option('--threads <n>', 'compute threads (default: all cores)').argParser(positiveInt))
     .option('--debug', 'print stack traces on errors')
+    // commander's usage errors read like ours: `amp-prune: error: ...` on one line ("Did you mean"
+    // hints included); subcommands inherit this
+    .configureOutput({ outputError: (message, write) => write(`amp-prune: ${message.trim().replace(/\s*\n\s*/g, ' ')}\n`) })
     .exitOverride();
 
   program
@@ -121,7 +124,7 @@ export function buildProgram(): Command {
   addTrainingOptions(pruneCmd, 'finetune-')
     .action(async (opts, command: Command) => {
       const stray = opts.finetune === undefined ? trainingFlagsGiven(command, 'finetune-') : [];
-      if (stray.length > 0) throw new UserError(`${stray.join(', ')}: fine-tuning options, used only with --finetune DATA`);
+      if (stray.length > 0) throw new UsageError(`${stray.join(', ')}: fine-tuning options, used only with --finetune DATA`);
       const { pruneCommand } = await import('./commands/prune.js');
       await pruneCommand(opts, program.opts<GlobalOptions>());
     });

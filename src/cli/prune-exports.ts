@@ -12,7 +12,7 @@
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { specFromConfig } from '../arch/registry.js';
-import { FileError, UserError } from '../errors.js';
+import { FileError, UsageError } from '../errors.js';
 import { GGUF_DTYPES, type GgufDtype, type GgufExportSummary, checkGgufExportable, checkGgufTarget, exportHfToGguf } from '../export/gguf/hf-to-gguf.js';
 import { type OnnxExportSummary, checkOnnxExportable, exportHfToOnnx } from '../export/onnx/hf-to-onnx.js';
 import { ONNX_DTYPES, type OnnxDtype } from '../export/onnx/weights.js';
@@ -44,14 +44,14 @@ export function exportPaths(out: string): { gguf: string; onnx: string } {
 /** --export and --export-dtype as formats with their dtypes; undefined without --export. */
 export function parsePruneExports(formats: string | undefined, dtypes: string | undefined): PruneExports | undefined {
   if (formats === undefined) {
-    if (dtypes !== undefined) throw new UserError('--export-dtype needs --export (gguf, onnx or gguf,onnx)');
+    if (dtypes !== undefined) throw new UsageError('--export-dtype needs --export (gguf, onnx or gguf,onnx)');
     return undefined;
   }
   const exports: PruneExports = {};
   const names = formats.split(',').map((f) => f.trim());
   for (const name of names) {
-    if (name !== 'gguf' && name !== 'onnx') throw new UserError(`--export ${formats}: '${name}' is not an export format (choose gguf, onnx or gguf,onnx)`);
-    if (name in exports) throw new UserError(`--export ${formats}: ${name} is listed twice`);
+    if (name !== 'gguf' && name !== 'onnx') throw new UsageError(`--export ${formats}: '${name}' is not an export format (choose gguf, onnx or gguf,onnx)`);
+    if (name in exports) throw new UsageError(`--export ${formats}: ${name} is listed twice`);
     if (name === 'gguf') exports.gguf = 'f32';
     else exports.onnx = 'fp32';
   }
@@ -59,9 +59,9 @@ export function parsePruneExports(formats: string | undefined, dtypes: string | 
   for (const dtype of dtypes === undefined ? [] : dtypes.split(',').map((d) => d.trim())) {
     // GGUF's and ONNX's dtype names are disjoint, so each names its format.
     const format = (GGUF_DTYPES as readonly string[]).includes(dtype) ? 'gguf' : (ONNX_DTYPES as readonly string[]).includes(dtype) ? 'onnx' : undefined;
-    if (!format) throw new UserError(`--export-dtype ${dtypes}: '${dtype}' is not an export type (gguf: ${GGUF_DTYPES.join(', ')}; onnx: ${ONNX_DTYPES.join(', ')})`);
-    if (!(format in exports)) throw new UserError(`--export-dtype ${dtypes}: ${dtype} is a dtype for ${format}, but --export ${formats} writes no ${format}`);
-    if (given.has(format)) throw new UserError(`--export-dtype ${dtypes}: two types for ${format}`);
+    if (!format) throw new UsageError(`--export-dtype ${dtypes}: '${dtype}' is not an export type (gguf: ${GGUF_DTYPES.join(', ')}; onnx: ${ONNX_DTYPES.join(', ')})`);
+    if (!(format in exports)) throw new UsageError(`--export-dtype ${dtypes}: ${dtype} is a dtype for ${format}, but --export ${formats} writes no ${format}`);
+    if (given.has(format)) throw new UsageError(`--export-dtype ${dtypes}: two types for ${format}`);
     given.add(format);
     if (format === 'gguf') exports.gguf = dtype as GgufDtype;
     else exports.onnx = dtype as OnnxDtype;
@@ -87,7 +87,7 @@ export async function checkPruneExports(exports: PruneExports, request: PruneReq
   if (exports.onnx) checkOnnxExportable(spec, configPath);
   if (exports.gguf) {
     if (request.allocation === 'global') {
-      throw new UserError("--export gguf: --allocation global gives each layer its own widths, which GGUF export cannot hold (llama.cpp's llama graph takes one head count and FFN width for all layers); use --allocation uniform");
+      throw new UsageError("--export gguf: --allocation global gives each layer its own widths, which GGUF export cannot hold (llama.cpp's llama graph takes one head count and FFN width for all layers); use --allocation uniform");
     }
     const planned = spec.configFor((await dryRun({ ...request, dryRun: true })).summary.shapes);
     await checkGgufExportable(modelDir, planned, "--export gguf (the pruned model's config.json)");

@@ -12,6 +12,7 @@ import { tasksByName } from '../eval/registry.js';
 import { runEval } from '../eval/run.js';
 import type { EvalRecord } from '../eval/run.js';
 import { UserError } from '../errors.js';
+import { AMP_PRUNE_FILE } from '../export/amp-prune-record.js';
 import { stableJson } from '../export/json.js';
 import { writeFileAtomic } from '../io/atomic.js';
 import { defaultModel, DEFAULT_MODEL } from '../models/default-model.js';
@@ -101,7 +102,7 @@ export async function runDemo(opts: DemoOptions): Promise<DemoOutputs> {
 
   log('5/5 report');
   const report = path.join(opts.work, 'report.html');
-  await writeFileAtomic(report, renderReport(await loadReport({ runs: [denseEval, prunedEval], prune: [path.join(pruned, 'amp_prune.json')], speed: [speed] })));
+  await writeFileAtomic(report, renderReport(await loadReport({ runs: [denseEval, prunedEval], prune: [path.join(pruned, AMP_PRUNE_FILE)], speed: [speed] })));
 
   const ratios = bench.record.ratios!;
   const ppl = (r: EvalRecord) => r.tasks.wikitext2.metrics.token_perplexity.value;

@@ -4,7 +4,7 @@
  */
 import os from 'node:os';
 import * as ort from 'onnxruntime-node';
-import { UserError } from '../errors.js';
+import { UsageError, UserError } from '../errors.js';
 import { interruptionPoint } from '../interrupt.js';
 import type { AttentionPreference } from './attention.js';
 
@@ -37,7 +37,7 @@ export interface OutputTensor {
 
 export function parseDevice(value: string): Device {
   if (!(DEVICES as readonly string[]).includes(value)) {
-    throw new UserError(`unknown device '${value}' (choose one of: ${DEVICES.join(', ')})`);
+    throw new UsageError(`unknown device '${value}' (choose one of: ${DEVICES.join(', ')})`);
   }
   return value as Device;
 }

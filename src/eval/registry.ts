@@ -1,5 +1,5 @@
 /** Evaluation tasks by name (`--tasks`), lm-evaluation-harness names where one exists. */
-import { UserError } from '../errors.js';
+import { UsageError } from '../errors.js';
 import { MULTIPLE_CHOICE_TASKS } from './tasks/index.js';
 import { PERPLEXITY_TASKS } from './perplexity/index.js';
 import type { Task } from './task.js';
@@ -8,10 +8,10 @@ export const TASKS: readonly Task[] = [...PERPLEXITY_TASKS, ...MULTIPLE_CHOICE_T
 
 export function tasksByName(list: string): Task[] {
   const names = list.split(',').map((s) => s.trim()).filter(Boolean);
-  if (names.length === 0) throw new UserError('--tasks is empty');
+  if (names.length === 0) throw new UsageError('--tasks is empty');
   return names.map((n) => {
     const t = TASKS.find((x) => x.name === n);
-    if (!t) throw new UserError(`unknown task '${n}' (available: ${TASKS.map((x) => x.name).join(', ')})`);
+    if (!t) throw new UsageError(`unknown task '${n}' (available: ${TASKS.map((x) => x.name).join(', ')})`);
     return t;
   });
 }

@@ -4,7 +4,7 @@
  * record that `eval --json` writes and a later `report` compares before/after. The record is
  * deterministic for the same inputs except `finished_at` and each task's `seconds`.
  */
-import { access, readFile } from 'node:fs/promises';
+import { access } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { countParams } from '../arch/params.js';
 import type { ParamCounts } from '../arch/params.js';
@@ -12,7 +12,9 @@ import { resolveModel } from '../models/resolve.js';
 import { CausalLM } from '../engine/causal-lm.js';
 import { VERSION } from '../engine/model.js';
 import type { SessionOptions } from '../engine/session.js';
-import { FileError, UserError } from '../errors.js';
+import { FileError, UsageError } from '../errors.js';
+import { readRecordBeside, summaryOf } from '../export/amp-prune-record.js';
+import type { AmpPruneSummary } from '../export/amp-prune-record.js';
 import { loadTokenizer } from '../io/tokenizer.js';
 import type { MetricValue, Task, TaskResult } from './task.js';
 import { MULTIPLE_CHOICE_TASKS } from './tasks/index.js';
@@ -52,7 +54,7 @@ export interface EvalRecord {
     model_type: string;
     parameters: ParamCounts;
     /** amp_prune.json without its per-layer lists (method, ratio, parameters, calibration...); null for a model we did not prune. */
-    pruning: Record<string, unknown> | null;
+    pruning: AmpPruneSummary | null;
   };
   settings: {
     tasks: string[];
@@ -70,7 +72,7 @@ export interface EvalRecord {
 }
 
 function checkCount(flag: string, value: number | undefined, min: number): void {
-  if (value !== undefined && !(Number.isInteger(value) && value >= min)) throw new UserError(`${flag} must be a whole number >= ${min} (got ${value})`);
+  if (value !== undefined && !(Number.isInteger(value) && value >= min)) throw new UsageError(`${flag} must be a whole number >= ${min} (got ${value})`);
 }
 
 /** Every data file the tasks read exists, before minutes go into loading a model. */
@@ -79,7 +81,7 @@ async function checkDataFiles(tasks: readonly Task[], dataDir: string | undefine
   if (needing.length === 0) return;
   if (dataDir === undefined) {
     const files = needing.flatMap((t) => t.files.map((f) => `${t.name}: ${f}`));
-    throw new UserError(`--data-dir is required: the tasks read data files (${files.join(', ')})`);
+    throw new UsageError(`--data-dir is required: the tasks read data files (${files.join(', ')})`);
   }
   for (const task of needing) {
     for (const file of task.files) {
@@ -94,23 +96,9 @@ async function checkDataFiles(tasks: readonly Task[], dataDir: string | undefine
 }
 
 /** What amp_prune.json says about how the model was made, minus the bulky per-layer lists. */
-async function pruningSummary(modelDir: string): Promise<Record<string, unknown> | null> {
-  const file = join(modelDir, 'amp_prune.json');
-  let text: string;
-  try {
-    text = await readFile(file, 'utf8');
-  } catch {
-    return null;
-  }
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(text);
-  } catch (error) {
-    throw new FileError(file, `not valid JSON (${(error as Error).message})`);
-  }
-  if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) throw new FileError(file, 'not a JSON object');
-  const { layers: _layers, ...summary } = parsed as Record<string, unknown>;
-  return summary;
+async function pruningSummary(modelDir: string): Promise<AmpPruneSummary | null> {
+  const record = await readRecordBeside(modelDir);
+  return record && summaryOf(record);
 }
 
 function taskRecord(result: TaskResult): TaskRecord {
@@ -136,9 +124,9 @@ export function multipleChoiceAverage(results: readonly TaskResult[]): EvalRecor
 export async function runEval(request: EvalRequest, progress?: EvalProgress): Promise<{ record: EvalRecord; results: TaskResult[] }> {
   // a built-in model's name or a .gguf model becomes a cached Hugging Face folder, evaluated from there
   const req = { ...request, model: await resolveModel(request.model) };
-  if (req.tasks.length === 0) throw new UserError('no tasks to run');
+  if (req.tasks.length === 0) throw new UsageError('no tasks to run');
   const twice = req.tasks.find((t, i) => req.tasks.indexOf(t) !== i);
-  if (twice) throw new UserError(`task '${twice.name}' is listed twice in --tasks`);
+  if (twice) throw new UsageError(`task '${twice.name}' is listed twice in --tasks`);
   checkCount('--limit', req.limit, 1);
   checkCount('--batch-size', req.batchSize, 1);
   checkCount('--ctx', req.contextLength, 2);

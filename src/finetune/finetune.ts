@@ -4,11 +4,13 @@
  * the input's dtype, with a finetune record in amp_prune.json; optionally the adapters as a peft
  * folder too. Outputs are staged and renamed into place; the input is never modified.
  */
-import { readFile, rm } from 'node:fs/promises';
+import { rm } from 'node:fs/promises';
 import path from 'node:path';
 import { openCheckpoint } from '../engine/checkpoint.js';
 import type { SessionOptions } from '../engine/session.js';
-import { FileError, UserError } from '../errors.js';
+import { UserError } from '../errors.js';
+import { readRecordBeside } from '../export/amp-prune-record.js';
+import type { AmpPruneRecord, FinetuneRecord } from '../export/amp-prune-record.js';
 import { StagedFolder } from '../export/staged-folder.js';
 import { loadTokenizer } from '../io/tokenizer.js';
 import { writePrunedCheckpoint } from '../prune/write-pass.js';
@@ -80,10 +82,8 @@ export interface FinetuneSummary {
   /** Wall seconds and real tokens of each optimizer step this run took (not in the record: outputs stay byte-identical). */
   stepSeconds: number[];
   stepTokens: number[];
-  record: Record<string, unknown>;
+  record: AmpPruneRecord;
 }
-
-const RECORD_FILE = 'amp_prune.json';
 
 /** Training was stopped on request; its state is saved for --resume. */
 export class TrainingInterrupted extends UserError {
@@ -99,15 +99,6 @@ export class TrainingInterrupted extends UserError {
 
 export const defaultCheckpointDir = (out: string): string => `${out.replace(/[\\/]+$/, '')}.train-state`;
 
-async function readRecord(dir: string): Promise<Record<string, unknown>> {
-  try {
-    return JSON.parse(await readFile(path.join(dir, RECORD_FILE), 'utf8')) as Record<string, unknown>;
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return {};
-    throw new FileError(path.join(dir, RECORD_FILE), 'not valid JSON');
-  }
-}
-
 export async function finetune(req: FinetuneRequest): Promise<FinetuneSummary> {
   const student = await loadModelWeights(req.model);
   const spec = student.weights.spec;
@@ -116,6 +107,7 @@ export async function finetune(req: FinetuneRequest): Promise<FinetuneSummary> {
     throw new UserError(`--teacher ${req.teacher}: vocabulary ${teacher.weights.spec.vocab} differs from the model's ${spec.vocab}; distillation needs the same tokenizer`);
   }
   const tokenizer = await loadTokenizer(req.model);
+  const inputRecord = await readRecordBeside(req.model); // a broken one fails here, before any training
   const data = await loadTrainingData(req.data, tokenizer, req.seqLen);
   const evalSet = req.evalEvery ? await heldOutSet(data, req.evalData, tokenizer, req.seqLen) : undefined;
   const trainExamples = evalSet?.train ?? data.examples;
@@ -186,25 +178,24 @@ export async function finetune(req: FinetuneRequest): Promise<FinetuneSummary> {
   const { curve, tokens, labelled } = progress;
   const evals = progress.evals ?? [];
 
-  const record = {
-    ...(await readRecord(req.model)),
-    finetune: {
-      base: req.baseName ?? req.model,
-      data: { source: data.source, format: data.format, sha256: data.sha256, records: data.records, sequences: trainExamples.length },
-      teacher: req.teacher ? { model: req.teacher, temperature: req.temperature, ceMix: req.ceMix } : null,
-      loss: req.teacher ? 'kd' : 'ce',
-      lora: { rank: req.lora.rank, alpha: req.lora.alpha, dropout: req.lora.dropout ?? 0, targets: [...req.lora.targets] },
-      optimizer: { name: 'adamw', lr: req.lr, warmup: req.warmup, schedule: req.schedule, weightDecay: req.weightDecay, gradClip: req.gradClip },
-      batchTokens: req.batchTokens,
-      seqLen: req.seqLen,
-      seed: req.seed,
-      steps,
-      tokens,
-      labelledTokens: labelled,
-      lossCurve: curve,
-      ...(evalSet ? { eval: { every: req.evalEvery, data: evalSet.describe, labelledTokens: heldOut!.labelled, points: evals } } : {}),
-    },
+  const finetuneRecord: FinetuneRecord = {
+    base: req.baseName ?? req.model,
+    data: { source: data.source, format: data.format, sha256: data.sha256, records: data.records, sequences: trainExamples.length },
+    teacher: req.teacher ? { model: req.teacher, temperature: req.temperature, ceMix: req.ceMix } : null,
+    loss: req.teacher ? 'kd' : 'ce',
+    lora: { rank: req.lora.rank, alpha: req.lora.alpha, dropout: req.lora.dropout ?? 0, targets: [...req.lora.targets] },
+    optimizer: { name: 'adamw', lr: req.lr, warmup: req.warmup, schedule: req.schedule, weightDecay: req.weightDecay, gradClip: req.gradClip },
+    batchTokens: req.batchTokens,
+    seqLen: req.seqLen,
+    seed: req.seed,
+    steps,
+    tokens,
+    labelledTokens: labelled,
+    lossCurve: curve,
+    ...(evalSet ? { eval: { every: req.evalEvery!, data: evalSet.describe, labelledTokens: heldOut!.labelled, points: evals } } : {}),
   };
+  // the input's own record (how it was pruned) is kept, with the training added
+  const record: AmpPruneRecord = { ...inputRecord, finetune: finetuneRecord };
 
   const checkpoint = await openCheckpoint(req.model);
   const adapterFolder = req.adapterDir ? await StagedFolder.create(req.adapterDir, { force: req.force, inputDir: req.model }) : undefined;

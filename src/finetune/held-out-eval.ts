@@ -11,6 +11,7 @@ import type { GradientEngine, LossTargets } from './gradients.js';
 import { labelledCount, nextTokenTargets } from './targets.js';
 import { paddedExamples } from './trainer.js';
 import type { TrainingExample } from './trainer.js';
+import type { HeldOutData } from '../export/amp-prune-record.js';
 
 export interface EvalPoint {
   /** Optimizer steps done (0 = before training). */
@@ -26,13 +27,13 @@ export interface EvalPoint {
  * The held-out sequences and what is left to train on: `evalFile`'s sequences (read as training
  * data is), or the training data's last ones (splitHeldOut). `describe` goes into the record.
  */
-export async function heldOutSet(data: TrainingData, evalFile: string | undefined, tokenizer: TokenizerWithEos, seqLen: number): Promise<{ train: TrainingExample[]; heldOut: TrainingExample[]; describe: Record<string, unknown> }> {
+export async function heldOutSet(data: TrainingData, evalFile: string | undefined, tokenizer: TokenizerWithEos, seqLen: number): Promise<{ train: TrainingExample[]; heldOut: TrainingExample[]; describe: HeldOutData }> {
   if (evalFile) {
     const held = await loadTrainingData(evalFile, tokenizer, seqLen);
-    return { train: data.examples, heldOut: held.examples, describe: { source: held.source, format: held.format, sha256: held.sha256, sequences: held.examples.length } };
+    return { train: data.examples, heldOut: held.examples, describe: { source: held.source, sequences: held.examples.length, fromTrainingData: false, format: held.format, sha256: held.sha256 } };
   }
   const { train, heldOut } = splitHeldOut(data);
-  return { train, heldOut, describe: { heldOutOf: data.source, lastSequences: heldOut.length } };
+  return { train, heldOut, describe: { source: data.source, sequences: heldOut.length, fromTrainingData: true } };
 }
 
 export class HeldOutEval {

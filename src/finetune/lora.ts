@@ -6,7 +6,7 @@
  */
 import type { ArchSpec, LayerWeightName } from '../arch/spec.js';
 import { mulberry32 } from '../calib/prng.js';
-import { UserError } from '../errors.js';
+import { UsageError, UserError } from '../errors.js';
 
 export const LORA_TARGETS = ['q', 'k', 'v', 'o', 'gate', 'up', 'down'] as const;
 export type LoraTarget = (typeof LORA_TARGETS)[number];
@@ -42,9 +42,9 @@ export interface LoraState {
 export function parseTargets(value: string): LoraTarget[] {
   const names = value.split(',').map((s) => s.trim()).filter(Boolean);
   for (const n of names) {
-    if (!(LORA_TARGETS as readonly string[]).includes(n)) throw new UserError(`--targets: unknown projection '${n}' (choose from ${LORA_TARGETS.join(',')})`);
+    if (!(LORA_TARGETS as readonly string[]).includes(n)) throw new UsageError(`--targets: unknown projection '${n}' (choose from ${LORA_TARGETS.join(',')})`);
   }
-  if (names.length === 0) throw new UserError('--targets: name at least one projection');
+  if (names.length === 0) throw new UsageError('--targets: name at least one projection');
   return [...new Set(names)] as LoraTarget[];
 }
 

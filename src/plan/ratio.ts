@@ -4,11 +4,11 @@
  */
 import { countParams, layerParams } from '../arch/params.js';
 import type { ArchSpec } from '../arch/spec.js';
-import { UserError } from '../errors.js';
+import { UsageError, UserError } from '../errors.js';
 
 /** f = N · P(layer 0) / P_total, where P(layer 0) counts layer 0's norms too (as the reference does). */
 export function ratioForLayers(spec: ArchSpec, n: number): number {
-  if (!Number.isFinite(n) || n <= 0) throw new UserError(`--layers must be a positive number of layers, got ${n}`);
+  if (!Number.isFinite(n) || n <= 0) throw new UsageError(`--layers must be a positive number of layers, got ${n}`);
   const first = layerParams(spec, 0);
   const ratio = (n * (first.attention + first.mlp + first.norms)) / countParams(spec).total;
   if (ratio >= 1) {

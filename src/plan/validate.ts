@@ -1,15 +1,15 @@
 /** Checks of the user's planning flags; each failure is a one-line UserError naming the flag. */
 import type { ArchSpec } from '../arch/spec.js';
-import { UserError } from '../errors.js';
+import { UsageError, UserError } from '../errors.js';
 
 export function validateRatio(ratio: number): void {
   if (!Number.isFinite(ratio) || ratio <= 0 || ratio >= 1) {
-    throw new UserError(`--ratio must be between 0 and 1 (exclusive), got ${ratio}`);
+    throw new UsageError(`--ratio must be between 0 and 1 (exclusive), got ${ratio}`);
   }
 }
 
 export function validateAlign(align: number): void {
-  if (!Number.isInteger(align) || align < 1) throw new UserError(`--align must be a positive integer, got ${align}`);
+  if (!Number.isInteger(align) || align < 1) throw new UsageError(`--align must be a positive integer, got ${align}`);
 }
 
 export function validateSkipLayers(skipLayers: readonly number[], numLayers: number): void {

@@ -14,9 +14,10 @@ import { openCheckpoint } from '../engine/checkpoint.js';
 import type { Checkpoint } from '../engine/checkpoint.js';
 import { VERSION } from '../engine/model.js';
 import type { GramWeighting } from '../engine/layer.js';
-import { UserError } from '../errors.js';
+import { UsageError } from '../errors.js';
 import { resolveModel } from '../models/resolve.js';
 import { StagedFolder } from '../export/staged-folder.js';
+import type { PruneRecord } from '../export/amp-prune-record.js';
 import { readModelConfig } from '../io/checkpoint.js';
 import { loadTokenizer } from '../io/tokenizer.js';
 import { readAllocationFile } from '../plan/allocation-file.js';
@@ -41,7 +42,7 @@ import { SILENT_PROGRESS } from './request.js';
 export interface PruneOutcome {
   summary: PlanSummary;
   /** The contents of amp_prune.json (absent for a dry run). */
-  record?: Record<string, unknown>;
+  record?: PruneRecord;
   /** Which runtimes can load the output, in one sentence. */
   loadableBy: string;
   ratioAsked: number;
@@ -53,13 +54,13 @@ export interface PruneOutcome {
 async function parseAllocation(value: string, numLayers: number): Promise<Allocation> {
   if (value === 'uniform' || value === 'global') return { kind: value };
   if (value.endsWith('.json')) return readAllocationFile(value, numLayers);
-  throw new UserError(`unknown allocation '${value}' (choose uniform, global, or a per-layer .json file)`);
+  throw new UsageError(`unknown allocation '${value}' (choose uniform, global, or a per-layer .json file)`);
 }
 
 async function planOptions(req: PruneRequest, spec: ArchSpec): Promise<PlanOptions> {
-  if ((req.ratio === undefined) === (req.layers === undefined)) throw new UserError('give exactly one of --ratio or --layers');
+  if ((req.ratio === undefined) === (req.layers === undefined)) throw new UsageError('give exactly one of --ratio or --layers');
   if (req.layers !== undefined && (!Number.isInteger(req.layers) || req.layers <= 0)) {
-    throw new UserError(`--layers must be a positive whole number (got ${req.layers})`);
+    throw new UsageError(`--layers must be a positive whole number (got ${req.layers})`);
   }
   const ratio = req.ratio ?? ratioForLayers(spec, req.layers!);
   validatePlanOptions(spec, { ratio, align: req.align, skipLayers: req.skipLayers });
@@ -90,7 +91,7 @@ export async function dryRun(request: PruneRequest): Promise<PruneOutcome> {
 
 export async function prune(request: PruneRequest, progress: PruneProgress = SILENT_PROGRESS): Promise<PruneOutcome> {
   if (request.dryRun) return dryRun(request);
-  if (!request.out) throw new UserError('--out is required (or use --dry-run to see the plan)');
+  if (!request.out) throw new UsageError('--out is required (or use --dry-run to see the plan)');
   // a built-in model's name or a .gguf input becomes a cached Hugging Face folder; so is the pruned output
   const out = request.out;
   const req = { ...request, out, model: await resolveModel(request.model), sourceName: request.model };
@@ -147,7 +148,7 @@ export async function prune(request: PruneRequest, progress: PruneProgress = SIL
       const scoring = planner ? 'scoring, ' : '';
       progress.phase(pass ? `${scoring}recovering (${recovery.method.name}) and writing` : 'writing', spec.numLayers);
       const record = () => pruneRecord(req, ckpt, opts, plans, scores, summary, calibration?.description, recovery, pass?.records);
-      let json: Record<string, unknown> | undefined;
+      let json: PruneRecord | undefined;
       await writePrunedCheckpoint(ckpt, {
         outDir: req.out,
         force: req.force,
@@ -223,24 +224,24 @@ function recoveryChoice(req: PruneRequest, method: Method): RecoveryChoice {
   const allocation = req.allocation;
   const rec = recoveryByName(req.recover ?? method.defaultRecovery?.recover ?? DEFAULT_RECOVERY);
   const damp = req.recoverDamp ?? DEFAULT_RECOVER_DAMP;
-  if (!Number.isFinite(damp) || damp <= 0) throw new UserError(`--recover-damp must be a positive number (got ${req.recoverDamp})`);
+  if (!Number.isFinite(damp) || damp <= 0) throw new UsageError(`--recover-damp must be a positive number (got ${req.recoverDamp})`);
   const propagate = req.calibPropagate ?? (req.recover === undefined ? method.defaultRecovery?.propagate : undefined) ?? 'pruned';
-  if (propagate !== 'pruned' && propagate !== 'dense') throw new UserError(`--calib-propagate must be pruned or dense (got '${propagate}')`);
+  if (propagate !== 'pruned' && propagate !== 'dense') throw new UsageError(`--calib-propagate must be pruned or dense (got '${propagate}')`);
   // residual weighting measured level with uniform on SmolLM2 (README): the plain fit is the default
   const weighting = req.recoverWeighting ?? 'tokens';
-  if (weighting !== 'tokens' && weighting !== 'residual') throw new UserError(`--recover-weighting must be tokens or residual (got '${weighting}')`);
+  if (weighting !== 'tokens' && weighting !== 'residual') throw new UsageError(`--recover-weighting must be tokens or residual (got '${weighting}')`);
   const scoreOn = req.scoreOn ?? 'dense';
-  if (scoreOn !== 'dense' && scoreOn !== 'pruned') throw new UserError(`--score-on must be dense or pruned (got '${scoreOn}')`);
+  if (scoreOn !== 'dense' && scoreOn !== 'pruned') throw new UsageError(`--score-on must be dense or pruned (got '${scoreOn}')`);
   if (scoreOn === 'pruned') {
-    if (rec === none) throw new UserError('--score-on pruned needs a recovery method (--recover bias or lsq): with none, nothing is propagated to score on');
-    if (propagate !== 'pruned') throw new UserError('--score-on pruned needs --calib-propagate pruned: with dense propagation every layer sees the dense activations');
-    if (allocation === 'global') throw new UserError("--score-on pruned cannot use --allocation global: global ranks every layer's scores at once, before any layer is pruned (use uniform or a per-layer file)");
+    if (rec === none) throw new UsageError('--score-on pruned needs a recovery method (--recover bias or lsq): with none, nothing is propagated to score on');
+    if (propagate !== 'pruned') throw new UsageError('--score-on pruned needs --calib-propagate pruned: with dense propagation every layer sees the dense activations');
+    if (allocation === 'global') throw new UsageError("--score-on pruned cannot use --allocation global: global ranks every layer's scores at once, before any layer is pruned (use uniform or a per-layer file)");
   }
   const refitTarget = req.refitTarget ?? 'layer';
-  if (refitTarget !== 'layer' && refitTarget !== 'model') throw new UserError(`--refit-target must be layer or model (got '${refitTarget}')`);
+  if (refitTarget !== 'layer' && refitTarget !== 'model') throw new UsageError(`--refit-target must be layer or model (got '${refitTarget}')`);
   if (refitTarget === 'model') {
-    if (rec.name !== 'lsq') throw new UserError('--refit-target model needs --recover lsq (only a least-squares refit has a target)');
-    if (propagate !== 'pruned') throw new UserError('--refit-target model needs --calib-propagate pruned: with dense propagation the dense layer and the dense model see the same input');
+    if (rec.name !== 'lsq') throw new UsageError('--refit-target model needs --recover lsq (only a least-squares refit has a target)');
+    if (propagate !== 'pruned') throw new UsageError('--refit-target model needs --calib-propagate pruned: with dense propagation the dense layer and the dense model see the same input');
   }
   return { method: rec, damp, propagate, weighting, scoreOn, refitTarget };
 }
@@ -281,14 +282,14 @@ function pruneRecord(
   calibration: CalibrationDescription | undefined,
   recovery: RecoveryChoice,
   layerRecovery: LayerRecoveryRecord[] | undefined,
-): Record<string, unknown> {
+): PruneRecord {
   return {
     tool: { name: 'amp-prune', version: VERSION },
     method: req.method,
     allocation: opts.allocation.kind === 'file' ? { kind: 'file', file: opts.allocation.file } : { kind: opts.allocation.kind },
     gqa: opts.gqa,
     align: opts.align,
-    skip_layers: opts.skipLayers,
+    skip_layers: [...opts.skipLayers],
     seed: req.seed,
     ratio: { asked: opts.ratio, achieved: summary.achievedRatio, layers_worth: req.layers ?? null },
     parameters: { before: summary.before, after: summary.after },
@@ -296,7 +297,7 @@ function pruneRecord(
     calibration: calibration ?? null,
     recovery: {
       method: recovery.method.name,
-      rewrites: recovery.method.rewrites,
+      rewrites: [...recovery.method.rewrites],
       damp: recovery.method.name === 'lsq' ? recovery.damp : null,
       propagate: recovery.method === none ? null : recovery.propagate,
       token_weighting: recovery.method === none ? null : recovery.weighting,

@@ -9,6 +9,8 @@ import type { ArchSpec, GlobalWeight, LayerWeight, LayerWeightName } from '../ar
 import type { Checkpoint } from '../engine/checkpoint.js';
 import { fromFloat32, isFloatDtype, ELEMENT_SIZE } from '../io/dtype.js';
 import type { FloatDtype } from '../io/dtype.js';
+import { AMP_PRUNE_FILE, recordToWrite } from '../export/amp-prune-record.js';
+import type { AmpPruneRecord } from '../export/amp-prune-record.js';
 import { CheckpointWriter, copyTokenizerFiles } from '../export/checkpoint-writer.js';
 import type { LayerPlan } from '../plan/types.js';
 import { keptIndices, selectBytes } from '../slice/select.js';
@@ -36,7 +38,7 @@ export interface WritePassOptions {
   /** Recovery: rewritten float32 tensors of a layer (logical names), asked once per layer, in order. */
   layerTensors?: (layer: number) => Promise<Map<LayerWeightName, Float32Array>>;
   /** amp_prune.json, built after the last layer (it records what recovery measured). */
-  json: () => Record<string, unknown>;
+  json: () => AmpPruneRecord;
   maxShardBytes?: number;
   onProgress?: (layer: number, layers: number) => void;
 }
@@ -124,7 +126,7 @@ export async function writePrunedCheckpoint(ckpt: Checkpoint, opts: WritePassOpt
     }
     if (currentLayer >= 0) opts.onProgress?.(currentLayer, ckpt.spec.numLayers);
     await writer.writeJson('config.json', opts.outConfig);
-    await writer.writeJson('amp_prune.json', opts.json());
+    await writer.writeJson(AMP_PRUNE_FILE, recordToWrite(opts.json()));
     await copyTokenizerFiles(ckpt.dir, writer);
     await writer.commit();
   } catch (error) {

@@ -5,10 +5,11 @@
  */
 import { access } from 'node:fs/promises';
 import { basename, dirname, join, resolve } from 'node:path';
-import { UserError } from '../errors.js';
-import { readJsonFile } from './json-input.js';
-import { parsePruneRecord } from './prune-record.js';
-import type { PruneRecord } from './prune-record.js';
+import { FileError, UserError } from '../errors.js';
+import { AMP_PRUNE_FILE, readAmpPruneRecord } from '../export/amp-prune-record.js';
+import { readJsonFile } from '../io/json-input.js';
+import { prunedModel } from './prune-record.js';
+import type { PrunedModel } from './prune-record.js';
 import { baselineIndex, parseRunRecord, uniqueLabels } from './run-record.js';
 import type { ReportRun } from './run-record.js';
 import { parseSpeedRecord } from './speed.js';
@@ -23,7 +24,7 @@ export interface ReportRequest {
 export interface PruningView {
   /** The run column it belongs to, or the pruned model's folder name. */
   label: string;
-  record: PruneRecord;
+  record: PrunedModel;
 }
 
 export interface ReportData {
@@ -57,14 +58,18 @@ async function loadPrunings(runs: readonly ReportRun[], explicit: readonly strin
   const views: PruningView[] = [];
   for (const file of explicit) {
     const folder = resolve(dirname(file));
-    views.push({ label: runByFolder.get(folder)?.label ?? basename(folder), record: parsePruneRecord(file, await readJsonFile(file)) });
+    const record = prunedModel(file, await readAmpPruneRecord(file));
+    if (!record) throw new FileError(file, 'records a finetune but no pruning: there are no per-layer plans to chart');
+    views.push({ label: runByFolder.get(folder)?.label ?? basename(folder), record });
   }
   const given = new Set(explicit.map((f) => resolve(f)));
   for (const run of runs.filter((r) => r.pruning !== null)) {
-    const file = join(run.modelPath, 'amp_prune.json');
+    const file = join(run.modelPath, AMP_PRUNE_FILE);
     if (given.has(resolve(file))) continue;
-    if (await exists(file)) views.push({ label: run.label, record: parsePruneRecord(file, await readJsonFile(file)) });
-    else if (explicit.length === 0) notes.push(`${run.label}: ${file} was not found, so its per-layer charts are missing (pass --prune with its amp_prune.json).`);
+    if (await exists(file)) {
+      const record = prunedModel(file, await readAmpPruneRecord(file));
+      if (record) views.push({ label: run.label, record });
+    } else if (explicit.length === 0) notes.push(`${run.label}: ${file} was not found, so its per-layer charts are missing (pass --prune with its ${AMP_PRUNE_FILE}).`);
   }
   return views;
 }

@@ -8,14 +8,14 @@ import { escapeText } from './escape.js';
 import { formatMetric, formatPercent } from './format.js';
 import { heatmap } from './heatmap.js';
 import type { HeatmapRow } from './heatmap.js';
-import type { PruneRecord, PrunedLayer, PrunedUnits } from './prune-record.js';
+import type { PrunedLayer, PrunedModel, PrunedUnits } from './prune-record.js';
 
 /** Heatmap columns at most: keeps a 32-layer × 11008-neuron model's page to a few hundred kB. */
 export const MAX_NEURON_COLUMNS = 128;
 
 const share = (units: PrunedUnits) => (units.before === 0 ? 0 : units.kept.length / units.before);
 
-function keptChart(record: PruneRecord, key: string): string {
+function keptChart(record: PrunedModel, key: string): string {
   const layers = record.layers;
   const line = (l: PrunedLayer, what: 'heads' | 'neurons') => `layer ${l.layer}: ${l[what].kept.length} of ${l[what].before} ${what} kept (${formatPercent(share(l[what]))})`;
   return barChart({
@@ -35,21 +35,21 @@ function keptChart(record: PruneRecord, key: string): string {
   });
 }
 
-function headRows(record: PruneRecord): HeatmapRow[] {
+function headRows(record: PrunedModel): HeatmapRow[] {
   return record.layers.map((l) => {
     const kept = new Set(l.heads.kept);
     return {
       label: String(l.layer),
       cells: Array.from({ length: l.heads.before }, (_, h) => {
-        const score = l.heads.scores?.[h] ?? null;
+        const score = l.heads.scores[h];
         const status = kept.has(h) ? 'kept' : 'pruned';
-        return { score, prunedShare: kept.has(h) ? 0 : 1, tooltip: `layer ${l.layer}, head ${h}: ${score === null ? 'no score' : `score ${formatMetric(score)}`}, ${status}` };
+        return { score, prunedShare: kept.has(h) ? 0 : 1, tooltip: `layer ${l.layer}, head ${h}: score ${formatMetric(score)}, ${status}` };
       }),
     };
   });
 }
 
-function neuronRows(record: PruneRecord, size: number): HeatmapRow[] {
+function neuronRows(record: PrunedModel, size: number): HeatmapRow[] {
   return record.layers.map((l) => ({
     label: String(l.layer),
     // No tooltips: a 32-layer model has 4096 bins, and their hover text would double the page.
@@ -57,20 +57,16 @@ function neuronRows(record: PruneRecord, size: number): HeatmapRow[] {
   }));
 }
 
-function describe(record: PruneRecord): string {
-  const parts = [record.method ? `method ${record.method}` : null, record.sourceModel ? `pruned from ${record.sourceModel}` : null];
-  if (record.ratioAsked !== null) parts.push(`ratio asked ${formatPercent(record.ratioAsked)}`);
-  if (record.ratioAchieved !== null) parts.push(`achieved ${formatPercent(record.ratioAchieved, 2)}`);
-  return parts.filter((p): p is string => p !== null).join(', ');
+function describe(record: PrunedModel): string {
+  return `method ${record.method}, pruned from ${record.sourceModel}, ratio asked ${formatPercent(record.ratioAsked)}, achieved ${formatPercent(record.ratioAchieved, 2)}`;
 }
 
 const figure = (caption: string, chart: string) => `<figure class="chart-box wide"><figcaption>${escapeText(caption)}</figcaption>${chart}</figure>`;
 
 /** `key` keeps chart ids unique when several pruned models are shown. */
-export function pruningSection(label: string, record: PruneRecord, key: string): string {
+export function pruningSection(label: string, record: PrunedModel, key: string): string {
   const widest = Math.max(0, ...record.layers.map((l) => l.neurons.before));
   const size = binSize(widest, MAX_NEURON_COLUMNS);
-  const noScores = record.layers.some((l) => l.heads.scores === null || l.neurons.scores === null);
   const heads = heatmap({ id: `heads-heatmap-${key}`, label: 'Attention head importance per layer', rows: headRows(record), rowAxisTitle: 'layer', columnAxisTitle: 'attention head', columnLabel: String });
   const neurons = heatmap({
     id: `neurons-heatmap-${key}`,
@@ -83,7 +79,6 @@ export function pruningSection(label: string, record: PruneRecord, key: string):
   return [
     `<section class="pruning" id="pruning-${escapeText(key)}"><h2>Per layer: ${escapeText(label)}</h2>`,
     `<p class="muted">${escapeText(describe(record))} \u2014 ${escapeText(record.file)}</p>`,
-    noScores ? '<p class="note">Some layers carry no scores: their cells are grey.</p>' : '',
     figure('Kept per layer', keptChart(record, key)),
     figure('Attention head importance', heads),
     figure(size === 1 ? 'MLP neuron importance' : `MLP neuron importance (${size} neurons per column)`, neurons),

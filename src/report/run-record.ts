@@ -6,8 +6,8 @@ import { basename } from 'node:path';
 import type { ParamCounts } from '../arch/params.js';
 import { FileError } from '../errors.js';
 import type { MetricValue } from '../eval/task.js';
-import { isFiniteNumber, isObject, numberAt, stringAt } from './json-input.js';
-import type { JsonObject } from './json-input.js';
+import { isFiniteNumber, isObject, numberAt, stringAt } from '../io/json-input.js';
+import type { JsonObject } from '../io/json-input.js';
 
 export interface RunTask {
   name: string;
@@ -69,8 +69,9 @@ function parseParameters(file: string, value: unknown): ParamCounts {
   return counts;
 }
 
+/** A finetuned-only model's summary has no method: it was not pruned. */
 function parsePruning(value: unknown): RunPruning | null {
-  if (!isObject(value)) return null;
+  if (!isObject(value) || typeof value.method !== 'string') return null;
   return { method: stringAt(value, 'method'), ratioAsked: numberAt(value, 'ratio.asked'), ratioAchieved: numberAt(value, 'ratio.achieved') };
 }
 

@@ -11,7 +11,7 @@ import { FileError } from '../errors.js';
 import { barChart } from './bar-chart.js';
 import type { BarSeries } from './bar-chart.js';
 import { escapeText } from './escape.js';
-import { at, isFiniteNumber, isObject } from './json-input.js';
+import { at, isFiniteNumber, isObject } from '../io/json-input.js';
 import { htmlTable } from './table.js';
 import type { CellInput } from './table.js';
 

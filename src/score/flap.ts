@@ -1,10 +1,13 @@
 /**
  * FLAP (An et al., AAAI 2024): fluctuation of each input feature of the output projection across
- * calibration tokens (sample variance) times the squared L2 norm of its weight column, summed per
- * structure. Its bias compensation (removed channels' mean contribution folded into the bias) is
- * applied by the recovery stage: see recover/bias.ts.
+ * calibration tokens (sample variance) times the squared L2 norm of its weight column, summed over
+ * the columns each structure owns (the ownership table). Its bias compensation (removed
+ * channels' mean contribution folded into the bias) is applied by the recovery stage: see
+ * recover/bias.ts.
  */
-import { blockSums, columnSums, square } from './weight-sums.js';
+import type { Structure } from '../arch/spec.js';
+import { square, weightedColumnScores } from './owned-sums.js';
+import { readerInputs } from './stats.js';
 import type { Method } from './types.js';
 
 /** Unbiased variance of each feature from running sums over n tokens. */
@@ -19,12 +22,11 @@ export const flap: Method = {
   needsCalibration: true,
   defaultRecovery: { recover: 'bias', propagate: 'dense' },
   score: ({ spec, layer, weights, stats }) => {
-    const { heads, intermediate } = spec.layers[layer];
-    const dh = spec.headDim;
-    const oVar = featureVariance(stats.oInSum, stats.oInSq, stats.tokens);
-    const mlpVar = featureVariance(stats.mlpSum, stats.mlpSq, stats.tokens);
-    const oCols = columnSums(weights.get('o.weight')!, heads * dh, square).map((s, j) => s * oVar[j]);
-    const downCols = columnSums(weights.get('down.weight')!, intermediate, square).map((s, j) => s * mlpVar[j]);
-    return { heads: blockSums(oCols, dh), neurons: downCols };
+    const fluctuation = (structure: Structure) => {
+      const { sum, sq } = readerInputs(stats, structure);
+      return featureVariance(sum, sq, stats.tokens);
+    };
+    const totals = weightedColumnScores(spec, layer, weights, square, fluctuation);
+    return { heads: totals.head, neurons: totals.neuron };
   },
 };

@@ -1,9 +1,10 @@
 /**
- * Magnitude: the L2 norm of all weights a structure owns. A query head owns its q rows and
- * o_proj columns plus a 1/group share of its KV head's k and v rows; a neuron owns its gate/up
- * rows (fc1 for Phi) and its down_proj column. Biases are left out (they are not scaled weights).
+ * Magnitude: the L2 norm of all weights a structure owns, as the family's ownership table says
+ * (q rows and o_proj columns of a head, gate/up rows and the down_proj column of a neuron, fused
+ * tensors' parts included). A query head also takes a 1/group share of its KV head's weights (k
+ * and v rows): the KV head serves its whole group. Biases are left out (they are not scaled weights).
  */
-import { columnSums, blockSums, rowBlockSums, square } from './weight-sums.js';
+import { addInto, ownedLineSums, ownedMatrices, perStructure, square, structureTotals } from './owned-sums.js';
 import type { Method } from './types.js';
 
 export const magnitude: Method = {
@@ -11,24 +12,13 @@ export const magnitude: Method = {
   description: 'L2 norm of the weights each head / neuron owns (no calibration data)',
   needsCalibration: false,
   score: ({ spec, layer, weights }) => {
+    const squares = structureTotals(spec, layer);
+    for (const m of ownedMatrices(spec, layer, weights)) addInto(squares[m.weight.owner.structure], perStructure(ownedLineSums(m, square), m.weight.owner));
     const { heads, kvHeads } = spec.layers[layer];
-    const d = spec.hidden;
-    const dh = spec.headDim;
-    const get = (n: Parameters<typeof weights.get>[0]) => weights.get(n)!;
-    const q = rowBlockSums(get('q.weight'), d, dh, square);
-    const k = rowBlockSums(get('k.weight'), d, dh, square);
-    const v = rowBlockSums(get('v.weight'), d, dh, square);
-    const o = blockSums(columnSums(get('o.weight'), heads * dh, square), dh);
-    const group = heads / kvHeads;
-    const headScores = Float64Array.from({ length: heads }, (_, h) => {
-      const g = Math.floor(h / group);
-      return Math.sqrt(q[h] + o[h] + (k[g] + v[g]) / group);
-    });
-    const m = spec.layers[layer].intermediate;
-    const up = rowBlockSums(get('up.weight'), d, 1, square);
-    const gate = spec.gatedMlp ? rowBlockSums(get('gate.weight'), d, 1, square) : new Float64Array(m);
-    const down = columnSums(get('down.weight'), m, square);
-    const neurons = Float64Array.from({ length: m }, (_, i) => Math.sqrt(up[i] + gate[i] + down[i]));
-    return { heads: headScores, neurons };
+    const group = heads / kvHeads; // query head h reads KV head floor(h / group) (transformers' repeat_kv)
+    return {
+      heads: squares.head.map((s, h) => Math.sqrt(s + squares.kvHead[Math.floor(h / group)] / group)),
+      neurons: squares.neuron.map(Math.sqrt),
+    };
   },
 };

@@ -3,6 +3,7 @@
  * per-sequence sums the layer graph emits (engine/layer.ts). Scorers read only these and the
  * layer's weights — never full activations.
  */
+import type { Structure } from '../arch/spec.js';
 import type { StatName } from '../engine/layer.js';
 import type { OutputTensor } from '../engine/session.js';
 
@@ -68,4 +69,15 @@ export function finalize(stats: LayerStats): LayerStats {
     headL1: stats.headL1.map((x) => x / n),
     neuronAbs: stats.neuronAbs.map((x) => x / n),
   };
+}
+
+/**
+ * Σ x and Σ x² over all tokens of each input feature of the weights that read a structure's
+ * output: o_proj's inputs are the heads' outputs, down_proj's the neurons' activations. Nothing
+ * reads a KV head's output directly (it reaches o_proj through its query heads).
+ */
+export function readerInputs(stats: LayerStats, structure: Structure): { sum: Float64Array; sq: Float64Array } {
+  if (structure === 'head') return { sum: stats.oInSum, sq: stats.oInSq };
+  if (structure === 'neuron') return { sum: stats.mlpSum, sq: stats.mlpSq };
+  throw new Error(`no calibration statistics for the inputs fed by a ${structure} (a column-owned ${structure} weight needs a tap in engine/layer.ts)`);
 }

@@ -130,11 +130,12 @@ test('default prompt lengths above max_position_embeddings are skipped, with a n
   assert.match(stdout, /note: default prompt lengths 512, 2048 skipped: max_position_embeddings is 128/);
 });
 
-async function assertUserError(args: string[], expected: string): Promise<void> {
+/** Exit 1 for bad input, 2 for a bad command line (a flag's value alone is wrong). */
+async function assertUserError(args: string[], expected: string, exitCode: 1 | 2 = 1): Promise<void> {
   const before = await readdir(scratch);
   const json = join(scratch, 'never-written.json');
   const { code, stdout, stderr } = await runCli(['bench', ...args, '--json', json]);
-  assert.equal(code, 1, `exit code (stderr: ${stderr})`);
+  assert.equal(code, exitCode, `exit code (stderr: ${stderr})`);
   assert.equal(stdout, '');
   const lines = stderr.trim().split('\n');
   assert.equal(lines.length, 1, `one line: ${stderr}`);
@@ -147,13 +148,13 @@ test('bad input: one line naming the flag or file, nothing written', async () =>
   await assertUserError(['--model', missing], `${missing}: not found (--model)`);
   await assertUserError(['--model', llama, '--baseline', missing], `${missing}: not found (--baseline)`);
   for (const lengths of ['8,x', '0', '8,,16', '-8', '1.5', '']) {
-    await assertUserError(['--model', llama, '--prompt-lengths', lengths], `--prompt-lengths takes positive whole numbers separated by commas, e.g. 128,512 (got '${lengths}')`);
+    await assertUserError(['--model', llama, '--prompt-lengths', lengths], `--prompt-lengths takes positive whole numbers separated by commas, e.g. 128,512 (got '${lengths}')`, 2);
   }
   await assertUserError(['--model', llama, '--prompt-lengths', '8,129'], `--prompt-lengths 129 exceeds the max_position_embeddings of ${llama.replace(/\/$/, '')} (128)`);
   await assertUserError(['--model', llama, '--prompt-lengths', '8', '--decode-tokens', '97'], '--decode-tokens 97 after a 32-token prompt exceeds the max_position_embeddings');
-  await assertUserError(['--model', llama, '--repeats', '0'], '--repeats must be >= 1 (got 0)');
-  await assertUserError(['--model', llama, '--warmup', 'x'], "--warmup takes a whole number (got 'x')");
-  await assertUserError(['--model', llama, '--decode-tokens', '0'], '--decode-tokens must be >= 1 (got 0)');
+  await assertUserError(['--model', llama, '--repeats', '0'], '--repeats must be >= 1 (got 0)', 2);
+  await assertUserError(['--model', llama, '--warmup', 'x'], "--warmup takes a whole number (got 'x')", 2);
+  await assertUserError(['--model', llama, '--decode-tokens', '0'], '--decode-tokens must be >= 1 (got 0)', 2);
   const noFolder = join(scratch, 'no-folder');
   const { code, stderr } = await runCli(['bench', '--model', llama, '--json', join(noFolder, 'r.json')]);
   assert.equal(code, 1);

@@ -28,10 +28,11 @@ async function cli(args: string[]): Promise<string> {
   return run.stdout;
 }
 
-async function assertRefused(name: string, args: string[], message: RegExp): Promise<void> {
+/** Exit 1 for what the files make impossible, 2 for flags that are wrong or conflict (README "Reliability"). */
+async function assertRefused(name: string, args: string[], message: RegExp, exitCode: 1 | 2 = 1): Promise<void> {
   const before = await readdir(dir);
   const run = await runCli([...PRUNE, '--out', path.join(dir, name), ...args]);
-  assert.equal(run.code, 1, run.stderr);
+  assert.equal(run.code, exitCode, run.stderr);
   assert.equal(run.stdout, '');
   const lines = run.stderr.trim().split('\n');
   assert.equal(lines.length, 1, run.stderr);
@@ -74,7 +75,7 @@ test('--force replaces the folder and both exports', async () => {
 
 test('a GGUF refusal is one line before anything is written: per-layer widths, global allocation, other families', async () => {
   await assertRefused('skip', ['--ratio', '0.2', '--skip-layers', '0', '--export', 'onnx,gguf'], /^amp-prune: error: --export gguf \(the pruned model's config\.json\): amp_prune_layer_widths gives per-layer widths/);
-  await assertRefused('global', ['--allocation', 'global', '--export', 'gguf'], /^amp-prune: error: --export gguf: --allocation global gives each layer its own widths/);
+  await assertRefused('global', ['--allocation', 'global', '--export', 'gguf'], /^amp-prune: error: --export gguf: --allocation global gives each layer its own widths/, 2);
   const phi = await runCli(['prune', '--model', await fixtureDir('phi'), '--out', path.join(dir, 'phi'), '--ratio', '0.2', '--export', 'gguf']);
   assert.equal(phi.code, 1);
   assert.match(phi.stderr.trim(), /^amp-prune: error: --export gguf \(the pruned model's config\.json\): PhiForCausalLM \(model_type phi\) cannot be exported to GGUF[^\n]*$/);
@@ -89,9 +90,9 @@ test('an occupied export target or a bad --export list is refused before pruning
   assert.equal(await readFile(path.join(occupied, 'keep.txt'), 'utf8'), 'mine');
   await writeFile(path.join(dir, 'taken.gguf'), 'mine');
   await assertRefused('taken', ['--export', 'gguf'], /taken\.gguf: already exists \(use --force to replace it\)$/);
-  await assertRefused('bad', ['--export', 'gguf,safetensors'], /'safetensors' is not an export format/);
-  await assertRefused('bad', ['--export', 'gguf', '--export-dtype', 'fp16'], /fp16 is a dtype for onnx, but --export gguf writes no onnx/);
-  await assertRefused('bad', ['--export-dtype', 'f16'], /--export-dtype needs --export/);
+  await assertRefused('bad', ['--export', 'gguf,safetensors'], /'safetensors' is not an export format/, 2);
+  await assertRefused('bad', ['--export', 'gguf', '--export-dtype', 'fp16'], /fp16 is a dtype for onnx, but --export gguf writes no onnx/, 2);
+  await assertRefused('bad', ['--export-dtype', 'f16'], /--export-dtype needs --export/, 2);
 });
 
 /** Runs the CLI with the interruption test hook and sends SIGINT at the first step matching `at`; resolves to the exit code and stderr. */

@@ -94,7 +94,7 @@ test('a GGUF file runs as the folder it was exported from', async () => {
   assert.deepEqual((JSON.parse(r.stdout) as RunJson).ids, await expected.get('smollm')!);
 });
 
-test('bad flags: one line, exit 1, no stack trace', async () => {
+test('bad flags: one line, exit 2 (a usage error), no stack trace', async () => {
   const cases: [string[], RegExp][] = [
     [['--top-p', '0'], /--top-p must be in \(0, 1\], got 0/],
     [['--temperature', '-1'], /--temperature must be >= 0/],
@@ -102,7 +102,7 @@ test('bad flags: one line, exit 1, no stack trace', async () => {
   ];
   for (const [args, message] of cases) {
     const r = await runCli(['run', models.smollm, '--prompt', PROMPT, ...args]);
-    assert.notEqual(r.code, 0, args.join(' '));
+    assert.equal(r.code, 2, args.join(' '));
     assert.equal(r.stderr.trim().split('\n').length, 1, r.stderr);
     assert.match(r.stderr, message);
     assert.equal(r.stdout, '');

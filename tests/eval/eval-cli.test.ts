@@ -1,5 +1,6 @@
 /**
- * `amp-prune eval` through the real CLI: bad input gives one line naming the flag or file (exit 1),
+ * `amp-prune eval` through the real CLI: bad input gives one line naming the flag or file (exit 1;
+ * 2 for a bad command line),
  * a run prints the metrics table and writes a deterministic run record that carries the model's
  * pruning summary; the multiple-choice average.
  */
@@ -13,6 +14,7 @@ import { multipleChoiceAverage } from '../../src/eval/run.js';
 import { TASKS } from '../../src/eval/registry.js';
 import { MULTIPLE_CHOICE_TASKS } from '../../src/eval/tasks/index.js';
 import type { TaskResult } from '../../src/eval/task.js';
+import { handMadePruneRecord } from '../helpers/amp-prune-record.js';
 import { runCli } from '../helpers/cli.js';
 import { fixtureDir, REPO_ROOT } from '../helpers/python.js';
 
@@ -23,13 +25,7 @@ let phi: string;
 /** A copy of the phi fixture with an amp_prune.json, as `prune` leaves one. */
 let pruned: string;
 
-const PRUNE_RECORD = {
-  tool: { name: 'amp-prune', version: '0.1.0' },
-  method: 'amp',
-  ratio: { asked: 0.2, achieved: 0.19, layers_worth: null },
-  parameters: { before: { total: 200 }, after: { total: 160 } },
-  layers: [{ layer: 0, heads: { kept: [0, 1] } }],
-};
+const PRUNE_RECORD = handMadePruneRecord([{ heads: { kept: [0, 1], scores: [1, 2, 0] }, neurons: { kept: [0], scores: [1, 0] } }]);
 
 before(async () => {
   scratch = await mkdtemp(join(tmpdir(), 'amp-prune-eval-'));
@@ -40,9 +36,10 @@ before(async () => {
 });
 after(() => rm(scratch, { recursive: true, force: true }));
 
-async function assertUserError(args: string[], ...expected: (string | RegExp)[]): Promise<void> {
+/** One line `amp-prune: error: ...` with every expected part; exit 1 for bad input, 2 for a bad command line. */
+async function assertOneLineError(exitCode: 1 | 2, args: string[], ...expected: (string | RegExp)[]): Promise<void> {
   const { code, stdout, stderr } = await runCli(['eval', ...args]);
-  assert.equal(code, 1, `exit code (stderr: ${stderr})`);
+  assert.equal(code, exitCode, `exit code (stderr: ${stderr})`);
   assert.equal(stdout, '');
   const lines = stderr.trim().split('\n');
   assert.equal(lines.length, 1, `one line: ${stderr}`);
@@ -50,12 +47,25 @@ async function assertUserError(args: string[], ...expected: (string | RegExp)[])
   for (const e of expected) assert.match(lines[0], typeof e === 'string' ? new RegExp(e.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')) : e);
 }
 
+test('a malformed amp_prune.json beside the model: one line naming the file and the field, before the model loads', async () => {
+  const broken = join(scratch, 'broken-record');
+  await cp(pruned, broken, { recursive: true });
+  const record = join(broken, 'amp_prune.json');
+  await writeFile(record, JSON.stringify({ ...PRUNE_RECORD, method: 7 }));
+  await assertUserError(['--model', broken, '--data-dir', DATA_DIR, '--limit', '1'], `${record}: not a valid amp_prune.json (method is not a string (got 7))`);
+  await writeFile(record, '[');
+  await assertUserError(['--model', broken, '--data-dir', DATA_DIR, '--limit', '1'], `${record}: not valid JSON`);
+});
+
+const assertUserError = (args: string[], ...expected: (string | RegExp)[]) => assertOneLineError(1, args, ...expected);
+const assertUsageError = (args: string[], ...expected: (string | RegExp)[]) => assertOneLineError(2, args, ...expected);
+
 test('unknown task: lists the available ones', async () => {
-  await assertUserError(['--model', phi, '--tasks', 'wikitext3', '--data-dir', DATA_DIR], "unknown task 'wikitext3'", 'available: ', 'wikitext2');
+  await assertUsageError(['--model', phi, '--tasks', 'wikitext3', '--data-dir', DATA_DIR], "unknown task 'wikitext3'", 'available: ', 'wikitext2');
 });
 
 test('no --data-dir: names the flag and the file the task reads', async () => {
-  await assertUserError(['--model', phi], '--data-dir is required', 'wikitext2/derived_raw_hf_joined/wikitext-test.txt');
+  await assertUsageError(['--model', phi], '--data-dir is required', 'wikitext2/derived_raw_hf_joined/wikitext-test.txt');
 });
 
 test('missing data file: names the file', async () => {
@@ -63,9 +73,9 @@ test('missing data file: names the file', async () => {
 });
 
 test('--limit 0, --batch-size x, --ctx 1: the flag and the bound', async () => {
-  await assertUserError(['--model', phi, '--data-dir', DATA_DIR, '--limit', '0'], '--limit must be >= 1 (got 0)');
-  await assertUserError(['--model', phi, '--data-dir', DATA_DIR, '--batch-size', 'x'], "--batch-size takes a whole number (got 'x')");
-  await assertUserError(['--model', phi, '--data-dir', DATA_DIR, '--ctx', '1'], '--ctx must be >= 2 (got 1)');
+  await assertUsageError(['--model', phi, '--data-dir', DATA_DIR, '--limit', '0'], '--limit must be >= 1 (got 0)');
+  await assertUsageError(['--model', phi, '--data-dir', DATA_DIR, '--batch-size', 'x'], "--batch-size takes a whole number (got 'x')");
+  await assertUsageError(['--model', phi, '--data-dir', DATA_DIR, '--ctx', '1'], '--ctx must be >= 2 (got 1)');
 });
 
 test('--ctx beyond the model\'s max_position_embeddings', async () => {
@@ -111,7 +121,8 @@ test('a run prints the table and writes a deterministic run record with the prun
   assert.equal(a.tool.name, 'amp-prune');
   assert.equal(a.model.architecture, 'PhiForCausalLM');
   assert.ok(a.model.parameters.total > 0);
-  assert.deepEqual(a.model.pruning, { tool: PRUNE_RECORD.tool, method: 'amp', ratio: PRUNE_RECORD.ratio, parameters: PRUNE_RECORD.parameters });
+  const { layers: _layers, ...summary } = PRUNE_RECORD;
+  assert.deepEqual(a.model.pruning, summary);
   assert.deepEqual(a.settings, { tasks: ['wikitext2'], limit: 1, ctx: 32, batch_size: 4, data_dir: DATA_DIR, device: 'cpu' });
   const wikitext = a.tasks.wikitext2;
   assert.equal(wikitext.primary_metric, 'token_perplexity');

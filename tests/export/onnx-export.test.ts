@@ -54,14 +54,14 @@ test('bad input: one line naming the file and the reason, exit 1, nothing writte
   const parent = path.join(dir, 'refused');
   await mkdir(parent);
   const out = path.join(parent, 'out');
-  const cases: [string[], RegExp][] = [
-    [[longrope], /longrope\/config\.json: its rotary embedding switches frequencies with the sequence length/],
-    [[model, '--dtype', 'q8_0'], /--dtype q8_0 is not an ONNX export type \(choose fp32, fp16, q8, q4\)/],
-    [[path.join(dir, 'no-such-model')], /no-such-model: model folder not found/],
+  const cases: [string[], RegExp, number][] = [
+    [[longrope], /longrope\/config\.json: its rotary embedding switches frequencies with the sequence length/, 1],
+    [[model, '--dtype', 'q8_0'], /--dtype q8_0 is not an ONNX export type \(choose fp32, fp16, q8, q4\)/, 2],
+    [[path.join(dir, 'no-such-model')], /no-such-model: model folder not found/, 1],
   ];
-  for (const [args, message] of cases) {
+  for (const [args, message, exitCode] of cases) {
     const { code, stdout, stderr } = await runCli(['export', '--format', 'onnx', ...args, '--out', out]);
-    assert.equal(code, 1, args.join(' '));
+    assert.equal(code, exitCode, args.join(' '));
     assert.equal(stderr.trim().split('\n').length, 1, `one line: ${stderr}`);
     assert.match(stderr, message);
     assert.doesNotMatch(stderr, /\bat .*\.ts:\d+/, 'no stack trace');

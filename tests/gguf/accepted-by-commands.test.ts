@@ -1,9 +1,10 @@
 /** `prune`, `eval` (and `inspect` through convert's cache) take a .gguf path directly. */
 import assert from 'node:assert/strict';
-import { mkdtemp, readFile, rm, stat } from 'node:fs/promises';
+import { mkdtemp, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
+import { pruneRecordIn } from '../helpers/amp-prune-record.js';
 import { runCli } from '../helpers/cli.js';
 import { REPO_ROOT } from '../helpers/python.js';
 import { fixturePath, ggufFixtures } from './helpers.js';
@@ -25,7 +26,7 @@ test('prune --model FILE.gguf writes a Hugging Face folder and leaves the GGUF u
   const alpaca = join(REPO_ROOT, '..', 'shared', 'data', 'alpaca', 'alpaca_5000.json');
   const r = await runCli(['prune', '--model', gguf, '--out', out, '--ratio', '0.25', '--calib', alpaca, '--calib-samples', '4', '--json'], { env });
   assert.equal(r.code, 0, r.stderr);
-  const record = JSON.parse(await readFile(join(out, 'amp_prune.json'), 'utf8'));
+  const record = await pruneRecordIn(out);
   assert.equal(record.source.model, 'model.gguf');
   const after = await stat(gguf);
   assert.equal(after.mtimeMs, before.mtimeMs);

@@ -12,6 +12,7 @@ import { after, before, test } from 'node:test';
 import { padBatch } from '../../src/engine/batch.js';
 import { CausalLM } from '../../src/engine/causal-lm.js';
 import { loadTokenizer } from '../../src/io/tokenizer.js';
+import { pruneRecordIn } from '../helpers/amp-prune-record.js';
 import { runCli } from '../helpers/cli.js';
 import { fixtureDir, referenceLogits, referenceParams } from '../helpers/python.js';
 import { maxDiffOnRealTokens } from '../helpers/compare.js';
@@ -56,7 +57,7 @@ for (const c of CASES) {
     const r = await runCli([...args, '--recover', recover]);
     assert.equal(r.code, 0, r.stderr);
     const summary = JSON.parse(r.stdout);
-    const record = JSON.parse(await readFile(join(out, 'amp_prune.json'), 'utf8'));
+    const record = await pruneRecordIn(out);
     assert.equal(record.recovery.method, recover);
     if (recover === 'none') {
       assert.equal(summary.recovery, null);

@@ -1,4 +1,4 @@
-/** Recovery flags' bad values: one line, exit 1, nothing written. */
+/** Recovery flags' bad values and conflicting choices: one line, exit 2 (a usage error), nothing written. */
 import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
@@ -23,7 +23,7 @@ const BAD: [string[], RegExp][] = [
   [['--refit-target', 'output'], /--refit-target/],
 ];
 
-// valid values that do not go together: refused before any compute (exit 1, a user error)
+// valid values that do not go together: refused before any compute (exit 2, a usage error too)
 const CONFLICTS: [string[], RegExp][] = [
   [['--score-on', 'pruned', '--recover', 'none'], /--score-on pruned needs a recovery method/],
   [['--score-on', 'pruned', '--recover', 'lsq', '--allocation', 'global'], /--score-on pruned cannot use --allocation global/],
@@ -33,11 +33,11 @@ const CONFLICTS: [string[], RegExp][] = [
   [['--refit-target', 'model', '--recover', 'lsq', '--calib-propagate', 'dense'], /--refit-target model needs --calib-propagate pruned/],
 ];
 
-for (const [flags, message, code] of [...BAD.map(([f, m]) => [f, m, 2] as const), ...CONFLICTS.map(([f, m]) => [f, m, 1] as const)]) {
+for (const [flags, message, code] of [...BAD.map(([f, m]) => [f, m, 2] as const), ...CONFLICTS.map(([f, m]) => [f, m, 2] as const)]) {
   test(`prune ${flags.join(' ')}: one-line error, nothing written`, async () => {
     const out = join(scratch, flags.join('_'));
     const r = await runCli(['prune', '--model', await fixtureDir('llama-mha'), '--out', out, '--ratio', '0.2', ...flags]);
-    assert.equal(r.code, code, `usage errors exit 2, conflicting choices 1; stdout: ${r.stdout}`);
+    assert.equal(r.code, code, `usage errors and conflicting choices exit 2; stdout: ${r.stdout}`);
     const lines = r.stderr.trim().split('\n');
     assert.equal(lines.length, 1, r.stderr);
     assert.match(lines[0], message);

@@ -13,6 +13,7 @@ import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { buildCalibration, loadCalibrationCorpus } from '../../src/calib/index.js';
 import { loadTokenizer } from '../../src/io/tokenizer.js';
+import { pruneRecordIn } from '../helpers/amp-prune-record.js';
 import { runCli } from '../helpers/cli.js';
 import { fixtureDir, REPO_ROOT, runPython } from '../helpers/python.js';
 import { trainedFixture } from '../helpers/trained.js';
@@ -34,10 +35,6 @@ after(() => rm(scratch, { recursive: true, force: true }));
 interface Scores {
   heads: number[];
   neurons: number[];
-}
-interface RecordLayer {
-  heads: { kept: number[]; scores: number[] };
-  neurons: { kept: number[]; scores: number[] };
 }
 
 function worstRelative(ours: readonly number[], ref: readonly number[]): number {
@@ -71,7 +68,7 @@ for (const [name, model, recover] of [
     const out = join(scratch, recover);
     const r = await runCli(['prune', '--model', dense, '--out', out, '--ratio', '0.3', '--recover', recover, '--score-on', 'pruned', '--calib', calib, '--calib-samples', String(SAMPLES), '--calib-seq-len', '40']);
     assert.equal(r.code, 0, r.stderr);
-    const record = JSON.parse(readFileSync(join(out, 'amp_prune.json'), 'utf8')) as { recovery: { score_on: string }; layers: RecordLayer[] };
+    const record = await pruneRecordIn(out);
     assert.equal(record.recovery.score_on, 'pruned');
 
     const { sequences } = buildCalibration(await loadCalibrationCorpus(calib), await loadTokenizer(dense), { samples: SAMPLES, seqLen: 40, seed: 0, mode: 'prompts' });

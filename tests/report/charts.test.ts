@@ -10,7 +10,8 @@ import { binSize, binUnits } from '../../src/report/bins.js';
 import { heatmap } from '../../src/report/heatmap.js';
 import type { HeatmapSpec } from '../../src/report/heatmap.js';
 import { pruningSection, MAX_NEURON_COLUMNS } from '../../src/report/pruning-section.js';
-import { parsePruneRecord } from '../../src/report/prune-record.js';
+import { prunedModel } from '../../src/report/prune-record.js';
+import { handMadePruneRecord } from '../helpers/amp-prune-record.js';
 
 /** Tags balance, attribute values are quoted without raw `<`, text has no raw `<` or bare `&`. */
 function assertWellFormed(markup: string): void {
@@ -146,13 +147,12 @@ describe('neuron bins', () => {
 });
 
 describe('pruningSection', () => {
-  const layers = Array.from({ length: 4 }, (_, layer) => ({
-    layer,
+  const layers = Array.from({ length: 4 }, () => ({
     heads: { kept: [0, 2], scores: [3, 1, 2, 0.5] },
-    kv_heads: { kept: [0, 2] },
     neurons: { kept: Array.from({ length: 700 }, (_, i) => i * 2), scores: Array.from({ length: 1400 }, (_, i) => (i * 7919) % 101) },
   }));
-  const record = parsePruneRecord('amp_prune.json', { method: 'amp', ratio: { asked: 0.3, achieved: 0.29 }, source: { model: 'm<1>' }, layers });
+  const base = handMadePruneRecord(layers);
+  const record = prunedModel('amp_prune.json', { ...base, source: { ...base.source, model: 'm<1>' } })!;
   const html = pruningSection('pruned <model>', record, '0');
 
   test('three charts, each drew', () => {

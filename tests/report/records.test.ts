@@ -2,8 +2,9 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { FileError } from '../../src/errors.js';
+import { handMadeFinetuneRecord, handMadePruneRecord } from '../helpers/amp-prune-record.js';
 import { delta, lowerIsBetter } from '../../src/report/deltas.js';
-import { parsePruneRecord } from '../../src/report/prune-record.js';
+import { prunedModel } from '../../src/report/prune-record.js';
 import { baselineIndex, parseRunRecord } from '../../src/report/run-record.js';
 import { parseSpeedRecord, speedSection } from '../../src/report/speed.js';
 
@@ -50,13 +51,14 @@ describe('parseRunRecord', () => {
   });
 });
 
-describe('parsePruneRecord', () => {
-  test('widths before pruning from the scores; without scores from the largest kept index', () => {
-    const record = parsePruneRecord('a.json', { layers: [{ heads: { kept: [0, 3], scores: [1, 2, 3, 4, 5] }, neurons: { kept: [1, 6] } }] });
-    assert.deepEqual(record.layers[0], { layer: 0, heads: { kept: [0, 3], scores: [1, 2, 3, 4, 5], before: 5 }, neurons: { kept: [1, 6], scores: null, before: 7 } });
+describe('prunedModel', () => {
+  test('widths before pruning from the scores', () => {
+    const record = handMadePruneRecord([{ heads: { kept: [0, 3], scores: [1, 2, 3, 4, 5] }, neurons: { kept: [1, 6], scores: [0, 1, 2, 3, 4, 5, 6, 7] } }]);
+    assert.deepEqual(prunedModel('a.json', record)?.layers[0], { layer: 0, heads: { kept: [0, 3], scores: [1, 2, 3, 4, 5], before: 5 }, neurons: { kept: [1, 6], scores: [0, 1, 2, 3, 4, 5, 6, 7], before: 8 } });
   });
-  test('a kept index beyond the scores is refused', () => {
-    assert.throws(() => parsePruneRecord('a.json', { layers: [{ heads: { kept: [4], scores: [1, 2] }, neurons: { kept: [] } }] }), /a\.json: not an amp_prune\.json pruning record \(layers\[0\]\.heads\.kept has index 4 but only 2 scores\)/);
+  test('a finetuned-only record has nothing to chart', () => {
+    assert.notEqual(prunedModel('a.json', handMadePruneRecord([])), null);
+    assert.equal(prunedModel('a.json', { finetune: handMadeFinetuneRecord() }), null);
   });
 });
 

@@ -10,6 +10,8 @@ import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import type { EvalRecord } from '../../src/eval/run.js';
 import { loadReport } from '../../src/report/index.js';
+import { summaryOf } from '../../src/export/amp-prune-record.js';
+import { handMadePruneRecord } from '../helpers/amp-prune-record.js';
 import { runCli } from '../helpers/cli.js';
 
 let scratch: string;
@@ -24,7 +26,7 @@ function runRecord(modelPath: string, pruned: boolean, acc: number): EvalRecord 
       architecture: 'LlamaForCausalLM',
       model_type: 'llama',
       parameters: pruned ? { ...PARAMS, attention: 100, mlp: 300, total: 610 } : PARAMS,
-      pruning: pruned ? { method: 'amp', ratio: { asked: 0.25, achieved: 0.247 } } : null,
+      pruning: pruned ? summaryOf(PRUNE_RECORD) : null,
     },
     settings: { tasks: ['wikitext2', 'piqa'], limit: 5, ctx: null, batch_size: null, data_dir: null, device: 'cpu' },
     tasks: {
@@ -36,11 +38,7 @@ function runRecord(modelPath: string, pruned: boolean, acc: number): EvalRecord 
   };
 }
 
-const PRUNE_RECORD = {
-  method: 'amp',
-  ratio: { asked: 0.25, achieved: 0.247 },
-  layers: [0, 1].map((layer) => ({ layer, heads: { kept: [1], scores: [0.1, 0.9] }, kv_heads: { kept: [1] }, neurons: { kept: [0, 2], scores: [3, 1, 2, 0] } })),
-};
+const PRUNE_RECORD = handMadePruneRecord([0, 1].map(() => ({ heads: { kept: [1], scores: [0.1, 0.9] }, neurons: { kept: [0, 2], scores: [3, 1, 2, 0] } })));
 
 const SPEED_RECORD = {
   model: '/models/pruned',
@@ -88,10 +86,32 @@ describe('bad input: one line naming the file, nothing written', () => {
     await assertOneLineError([path('list.json'), '--out', path('out/r.html')], path('list.json'), 'not an amp-prune eval run record');
     await assertOneLineError([join(prunedModel, 'amp_prune.json'), '--out', path('out/r.html')], 'not an amp-prune eval run record (model.path is missing)');
   });
-  test('--prune given a run record', () => assertOneLineError([densePath, '--prune', densePath, '--out', path('out/r.html')], densePath, 'not an amp_prune.json pruning record'));
+  test('--prune given a run record', () => assertOneLineError([densePath, '--prune', densePath, '--out', path('out/r.html')], densePath, 'not a valid amp_prune.json (method is missing)'));
   test('--speed given a run record', () => assertOneLineError([densePath, '--speed', densePath, '--out', path('out/r.html')], densePath, 'not an amp-prune bench record'));
   test('--out in a missing folder', () => assertOneLineError([densePath, '--out', path('missing/r.html')], `${path('missing')}: folder not found (for --out)`));
   test('none of the failures left a file behind', async () => assert.deepEqual(await readdir(path('out')), []));
+});
+
+describe('a malformed amp_prune.json, beside the run or given with --prune: one line naming the file and the field', () => {
+  const cases: [string, string, string][] = [
+    ['not JSON', '{"method": "amp", ', 'not valid JSON'],
+    ['a field of the wrong type', JSON.stringify({ ...PRUNE_RECORD, ratio: { ...PRUNE_RECORD.ratio, achieved: '24%' } }), 'not a valid amp_prune.json (ratio.achieved is not a number (got "24%"))'],
+    ['a required field missing', JSON.stringify({ ...PRUNE_RECORD, source: undefined }), 'not a valid amp_prune.json (source is missing)'],
+    ['a kept head that does not exist', JSON.stringify({ ...PRUNE_RECORD, layers: [PRUNE_RECORD.layers[0], { ...PRUNE_RECORD.layers[1], heads: { kept: [2], scores: [0.1, 0.9] } }] }), 'not a valid amp_prune.json (layers[1].heads.kept has index 2 but only 2 scores)'],
+  ];
+  for (const [name, text, problem] of cases) {
+    test(name, async () => {
+      const model = path(`hostile ${name}`);
+      await mkdir(model);
+      const record = join(model, 'amp_prune.json');
+      await writeFile(record, text);
+      const run = path(`hostile ${name}.json`);
+      await writeFile(run, JSON.stringify(runRecord(model, true, 0.4)));
+      await assertOneLineError([densePath, run, '--out', path('out/r.html')], `${record}: ${problem}`);
+      await assertOneLineError([densePath, '--prune', record, '--out', path('out/r.html')], `${record}: ${problem}`);
+      assert.deepEqual(await readdir(path('out')), []);
+    });
+  }
 });
 
 describe('a report from a dense and a pruned run', () => {

@@ -4,7 +4,7 @@ import { dirname, resolve } from 'node:path';
 import { runBench } from '../../bench/run.js';
 import { benchTable } from '../../bench/table.js';
 import { parseDevice } from '../../engine/session.js';
-import { FileError, UserError } from '../../errors.js';
+import { FileError, UsageError } from '../../errors.js';
 import { stableJson } from '../../export/json.js';
 import { writeFileAtomic } from '../../io/atomic.js';
 import { namedBuiltinModel } from '../../models/resolve.js';
@@ -28,7 +28,7 @@ function promptLengths(value: string | undefined): number[] | undefined {
   if (value === undefined) return undefined;
   const parts = value.split(',').map((p) => p.trim());
   if (parts.some((p) => !/^\d+$/.test(p) || Number(p) <= 0)) {
-    throw new UserError(`--prompt-lengths takes positive whole numbers separated by commas, e.g. 128,512 (got '${value}')`);
+    throw new UsageError(`--prompt-lengths takes positive whole numbers separated by commas, e.g. 128,512 (got '${value}')`);
   }
   return parts.map(Number);
 }

@@ -2,7 +2,7 @@
  * `amp-prune export MODEL --format gguf --out OUT.gguf`: a LLaMA folder as one llama.cpp file.
  * `amp-prune export MODEL --format onnx --out DIR`: a transformers.js / onnxruntime folder.
  */
-import { UserError } from '../../errors.js';
+import { UsageError } from '../../errors.js';
 import { GGUF_DTYPES, type GgufDtype, exportHfToGguf } from '../../export/gguf/hf-to-gguf.js';
 import { exportHfToOnnx } from '../../export/onnx/hf-to-onnx.js';
 import { ONNX_DTYPES, type OnnxDtype } from '../../export/onnx/weights.js';
@@ -22,9 +22,9 @@ export interface ExportFlags {
 
 export async function exportCommand(model: string, flags: ExportFlags): Promise<void> {
   if (flags.format === 'onnx') return exportOnnx(model, flags);
-  if (flags.format !== 'gguf') throw new UserError(`--format ${flags.format} is not supported (supported: ${EXPORT_FORMATS.join(', ')})`);
+  if (flags.format !== 'gguf') throw new UsageError(`--format ${flags.format} is not supported (supported: ${EXPORT_FORMATS.join(', ')})`);
   const dtype = flags.dtype ?? 'f32';
-  if (!(GGUF_DTYPES as readonly string[]).includes(dtype)) throw new UserError(`--dtype ${dtype} is not a GGUF type (choose ${GGUF_DTYPES.join(', ')})`);
+  if (!(GGUF_DTYPES as readonly string[]).includes(dtype)) throw new UsageError(`--dtype ${dtype} is not a GGUF type (choose ${GGUF_DTYPES.join(', ')})`);
   const folder = await prepareModel(model);
   const summary = await withTensorProgress((progress) => exportHfToGguf(folder, flags.out, { dtype: dtype as GgufDtype, force: flags.force, progress }));
   if (flags.json) {
@@ -40,7 +40,7 @@ export async function exportCommand(model: string, flags: ExportFlags): Promise<
 
 async function exportOnnx(model: string, flags: ExportFlags): Promise<void> {
   const dtype = flags.dtype ?? 'fp32';
-  if (!(ONNX_DTYPES as readonly string[]).includes(dtype)) throw new UserError(`--dtype ${dtype} is not an ONNX export type (choose ${ONNX_DTYPES.join(', ')})`);
+  if (!(ONNX_DTYPES as readonly string[]).includes(dtype)) throw new UsageError(`--dtype ${dtype} is not an ONNX export type (choose ${ONNX_DTYPES.join(', ')})`);
   const folder = await prepareModel(model);
   const summary = await withTensorProgress((progress) => exportHfToOnnx(folder, flags.out, { dtype: dtype as OnnxDtype, force: flags.force, progress }));
   if (flags.json) {

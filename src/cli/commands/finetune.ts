@@ -1,7 +1,7 @@
 /** `amp-prune finetune`: flags -> FinetuneRequest -> finetune() -> one-line summary (or JSON). */
 import cliProgress from 'cli-progress';
 import { parseDevice } from '../../engine/session.js';
-import { UserError } from '../../errors.js';
+import { UsageError } from '../../errors.js';
 import { finetune } from '../../finetune/finetune.js';
 import type { FinetuneRequest, FinetuneSummary } from '../../finetune/finetune.js';
 import type { EvalPoint } from '../../finetune/held-out-eval.js';
@@ -64,10 +64,10 @@ function trainingBar() {
 /** The request the flags describe, checked; `prefix` names the flags in messages as the user typed them (prune's `finetune-`). */
 export function finetuneRequest(flags: FinetuneFlags, global: GlobalOptions, prefix = ''): FinetuneRequest {
   const flag = (name: string) => trainingFlagName(name, prefix);
-  if (flags.ceMix < 0 || flags.ceMix > 1) throw new UserError(`${flag('ce-mix')} must be in [0, 1] (got ${flags.ceMix})`);
-  if (flags.ceMix > 0 && !flags.teacher) throw new UserError(`${flag('ce-mix')} mixes cross-entropy into distillation: it needs ${flag('teacher')}`);
-  if (flags.steps !== undefined && flags.tokens !== undefined) throw new UserError(`give ${flag('steps')} or ${flag('tokens')}, not both`);
-  if (flags.evalData && !flags.evalEvery) throw new UserError(`${flag('eval-data')} is read at ${flag('eval-every')} N steps: give both`);
+  if (flags.ceMix < 0 || flags.ceMix > 1) throw new UsageError(`${flag('ce-mix')} must be in [0, 1] (got ${flags.ceMix})`);
+  if (flags.ceMix > 0 && !flags.teacher) throw new UsageError(`${flag('ce-mix')} mixes cross-entropy into distillation: it needs ${flag('teacher')}`);
+  if (flags.steps !== undefined && flags.tokens !== undefined) throw new UsageError(`give ${flag('steps')} or ${flag('tokens')}, not both`);
+  if (flags.evalData && !flags.evalEvery) throw new UsageError(`${flag('eval-data')} is read at ${flag('eval-every')} N steps: give both`);
   return {
     model: flags.model,
     out: flags.out,

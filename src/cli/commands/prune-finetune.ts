@@ -6,7 +6,7 @@
  */
 import { mkdtemp, rm } from 'node:fs/promises';
 import path from 'node:path';
-import { UserError } from '../../errors.js';
+import { UsageError } from '../../errors.js';
 import { StagedFolder } from '../../export/staged-folder.js';
 import { removeOnInterrupt } from '../../interrupt.js';
 import { trainingFlags } from '../finetune-options.js';
@@ -19,8 +19,8 @@ import type { PruneFlags } from './prune.js';
 const PREFIX = 'finetune-';
 
 export async function pruneThenFinetune(flags: PruneFlags, global: GlobalOptions): Promise<void> {
-  if (flags.dryRun) throw new UserError('--finetune fine-tunes the pruned model: it cannot run with --dry-run');
-  if (!flags.out) throw new UserError('--finetune writes the fine-tuned model to --out: give --out');
+  if (flags.dryRun) throw new UsageError('--finetune fine-tunes the pruned model: it cannot run with --dry-run');
+  if (!flags.out) throw new UsageError('--finetune writes the fine-tuned model to --out: give --out');
   const out = flags.out;
   // every training flag checked before minutes of pruning
   const request = finetuneRequest({ ...trainingFlags(flags as unknown as Record<string, unknown>, PREFIX), model: '', out, data: flags.finetune!, seed: flags.seed, force: flags.force }, global, PREFIX);

@@ -1,7 +1,7 @@
 /** `amp-prune prune`: flags -> PruneRequest -> prune() -> summary table (or JSON). */
 import type { LayerShape } from '../../arch/spec.js';
 import { parseDevice } from '../../engine/session.js';
-import { UserError } from '../../errors.js';
+import { UsageError } from '../../errors.js';
 import type { PruneOutcome } from '../../prune/prune.js';
 import type { GqaMode } from '../../plan/types.js';
 import type { SamplingMode } from '../../calib/types.js';
@@ -42,14 +42,14 @@ export interface PruneFlags {
 }
 
 function oneOf<T extends string>(flag: string, value: string, allowed: readonly T[]): T {
-  if (!(allowed as readonly string[]).includes(value)) throw new UserError(`${flag} must be one of ${allowed.join(', ')} (got '${value}')`);
+  if (!(allowed as readonly string[]).includes(value)) throw new UsageError(`${flag} must be one of ${allowed.join(', ')} (got '${value}')`);
   return value as T;
 }
 
 export async function pruneCommand(flags: PruneFlags, global: GlobalOptions): Promise<void> {
   if (flags.finetune !== undefined) {
     // the exports would be of the pruned model, not the fine-tuned one that --out receives
-    if (flags.export !== undefined || flags.exportDtype !== undefined) throw new UserError('--finetune with --export: export the fine-tuned folder afterwards with `amp-prune export` (prune --export writes the pruned model, before fine-tuning)');
+    if (flags.export !== undefined || flags.exportDtype !== undefined) throw new UsageError('--finetune with --export: export the fine-tuned folder afterwards with `amp-prune export` (prune --export writes the pruned model, before fine-tuning)');
     const { pruneThenFinetune } = await import('./prune-finetune.js');
     await pruneThenFinetune(flags, global);
     return;
@@ -108,7 +108,7 @@ export function jsonSummary(flags: PruneFlags, o: PruneOutcome) {
     layers: o.summary.shapes.map((s) => ({ heads: s.heads, kvHeads: s.kvHeads, intermediate: s.intermediate })),
     loadableBy: o.loadableBy,
     recovery: o.recovery ?? null,
-    keep: o.record ? (o.record.layers as unknown[]) : undefined,
+    keep: o.record?.layers,
   };
 }
 

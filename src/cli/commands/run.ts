@@ -11,7 +11,7 @@ import { ExportedOnnxLM, isOnnxExportFolder } from '../../engine/exported-onnx-l
 import { makeSampler } from '../../engine/sampling.js';
 import { parseDevice } from '../../engine/session.js';
 import { ensureHfCheckpoint } from '../../convert/ensure-hf.js';
-import { UserError } from '../../errors.js';
+import { UsageError, UserError } from '../../errors.js';
 import { renderChat } from '../../io/chat-template.js';
 import { stopTokenIds } from '../../io/generation-config.js';
 import { loadTokenizer } from '../../io/tokenizer.js';
@@ -28,8 +28,8 @@ export interface RunFlags {
 }
 
 function checkFlags(flags: RunFlags): void {
-  if (!(flags.temperature >= 0)) throw new UserError(`--temperature must be >= 0 (0 = greedy), got ${flags.temperature}`);
-  if (!(flags.topP > 0 && flags.topP <= 1)) throw new UserError(`--top-p must be in (0, 1], got ${flags.topP}`);
+  if (!(flags.temperature >= 0)) throw new UsageError(`--temperature must be >= 0 (0 = greedy), got ${flags.temperature}`);
+  if (!(flags.topP > 0 && flags.topP <= 1)) throw new UsageError(`--top-p must be in (0, 1], got ${flags.topP}`);
 }
 
 /** Text of `ids` as it grows, without cutting a character whose bytes span tokens. */

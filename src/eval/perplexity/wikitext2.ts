@@ -4,7 +4,7 @@
  * takes the first N windows of the former and the first N documents of the latter.
  */
 import { join } from 'node:path';
-import { UserError } from '../../errors.js';
+import { UsageError, UserError } from '../../errors.js';
 import type { Task, TaskContext, TaskResult } from '../task.js';
 import { documentWindows, lmEvalWikitextMetrics } from './lm-eval-wikitext.js';
 import { scoreWindows } from './score.js';
@@ -30,7 +30,7 @@ function windowLengths(ctx: TaskContext): WindowLengths {
   if (asked === undefined) {
     return { tokenWindow: Math.min(PAPER_WINDOW, modelMax ?? PAPER_WINDOW), rollingMax: modelMax ?? LM_EVAL_DEFAULT_MAX_LENGTH };
   }
-  if (!Number.isInteger(asked) || asked < 2) throw new UserError(`--ctx must be a whole number >= 2 (got ${asked})`);
+  if (!Number.isInteger(asked) || asked < 2) throw new UsageError(`--ctx must be a whole number >= 2 (got ${asked})`);
   if (modelMax !== undefined && asked > modelMax) throw new UserError(`--ctx ${asked} exceeds the model's max_position_embeddings (${modelMax})`);
   return { tokenWindow: asked, rollingMax: asked };
 }

@@ -13,7 +13,7 @@ import path from 'node:path';
 import { LAYER_WIDTHS_KEY } from '../../arch/common.js';
 import { specFromConfig } from '../../arch/registry.js';
 import type { ArchSpec } from '../../arch/spec.js';
-import { FileError, UserError } from '../../errors.js';
+import { FileError, UsageError } from '../../errors.js';
 import { readModelConfig } from '../../io/checkpoint.js';
 import { TensorStore } from '../../io/tensor-store.js';
 import { EXPORTABLE_MODEL_TYPES, type GgufExportArchitecture, exportArchitecture } from './architectures.js';
@@ -164,7 +164,7 @@ export async function checkGgufTarget(out: string, force: boolean): Promise<void
 
 export async function exportHfToGguf(modelDir: string, out: string, options: GgufExportOptions = {}): Promise<GgufExportSummary> {
   const dtype = options.dtype ?? 'f32';
-  if (!GGUF_DTYPES.includes(dtype)) throw new UserError(`--dtype ${String(dtype)} is not supported (choose ${GGUF_DTYPES.join(', ')})`);
+  if (!GGUF_DTYPES.includes(dtype)) throw new UsageError(`--dtype ${String(dtype)} is not supported (choose ${GGUF_DTYPES.join(', ')})`);
   const config = await readModelConfig(modelDir);
   const configPath = path.join(modelDir, 'config.json');
   const spec = specFromConfig(config, configPath);

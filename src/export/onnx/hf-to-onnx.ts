@@ -19,7 +19,7 @@ import type { ArchSpec, GlobalWeightName, LayerWeightName } from '../../arch/spe
 import { WeightReader, openCheckpoint } from '../../engine/checkpoint.js';
 import { ElemType, GraphBuilder } from '../../engine/graph.js';
 import { VERSION, emitCausalLm } from '../../engine/model.js';
-import { FileError, UserError } from '../../errors.js';
+import { FileError, UsageError } from '../../errors.js';
 import { StagedFolder } from '../staged-folder.js';
 import { TOKENIZER_FILE_NAMES } from '../tokenizer-files.js';
 import { DIM, emitExportInputs, fixedFrequencies, presentName } from './inputs.js';
@@ -76,7 +76,7 @@ async function generationConfig(modelDir: string, config: Json): Promise<string>
 
 export async function exportHfToOnnx(modelDir: string, out: string, options: OnnxExportOptions = {}): Promise<OnnxExportSummary> {
   const dtype = options.dtype ?? 'fp32';
-  if (!ONNX_DTYPES.includes(dtype)) throw new UserError(`--dtype ${String(dtype)} is not supported for onnx (choose ${ONNX_DTYPES.join(', ')})`);
+  if (!ONNX_DTYPES.includes(dtype)) throw new UsageError(`--dtype ${String(dtype)} is not supported for onnx (choose ${ONNX_DTYPES.join(', ')})`);
   const checkpoint = await openCheckpoint(modelDir);
   const { spec, store, config } = checkpoint;
   try {

@@ -1,6 +1,7 @@
 /**
- * Reading the report's input files. Each problem is one line naming the file: missing, unreadable,
- * not JSON, or JSON of the wrong kind (the `shapeError` helpers say which field is off).
+ * Reading JSON input files (the report's inputs, amp_prune.json). Each problem is one line naming
+ * the file: missing, unreadable, not JSON, or JSON of the wrong kind (the parsers built on these
+ * helpers say which field is off).
  */
 import { readFile } from 'node:fs/promises';
 import { FileError } from '../errors.js';
