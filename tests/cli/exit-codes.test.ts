@@ -40,12 +40,12 @@ const CASES: Case[] = [
   [() => ['finetune', '--model', model, '--out', out(), '--data', train, '--lora-rank', '0'], 2, "--lora-rank <r>' argument '0' is invalid"],
   [() => ['export', model, '--out', out(), '--format', 'safetensors'], 2, "--format <format>' argument 'safetensors' is invalid"],
   [() => ['--device', 'tpu', 'inspect', model], 2, "--device <name>' argument 'tpu' is invalid"],
+  [() => ['finetune', '--model', model, '--out', out(), '--data', train, '--schedule', 'step'], 2, "option '--schedule <name>' argument 'step' is invalid. Allowed choices are cosine, linear, constant"],
   // the same kinds of mistake found by a command or the library
   [() => ['bench', '--model', model, '--repeats', '0'], 2, '--repeats must be >= 1 (got 0)'],
   [() => ['eval', '--model', model, '--data-dir', DATA_DIR, '--limit', 'x'], 2, "--limit takes a whole number (got 'x')"],
   [() => ['eval', '--model', model, '--data-dir', DATA_DIR, '--tasks', 'wikitext3'], 2, "unknown task 'wikitext3'"],
   [() => ['run', model, '--prompt', 'hi', '--top-p', '2'], 2, '--top-p must be in (0, 1]'],
-  [() => ['finetune', '--model', model, '--out', out(), '--data', train, '--schedule', 'step'], 2, "--schedule must be one of cosine, linear, constant (got 'step')"],
   [() => ['prune', '--model', model, '--ratio', '0.2', '--allocation', 'sideways', '--dry-run'], 2, "unknown allocation 'sideways'"],
   // flags that cannot go together
   [() => ['prune', '--model', model, '--ratio', '0.2', '--layers', '1', '--dry-run'], 2, 'give exactly one of --ratio or --layers'],

@@ -79,7 +79,8 @@ test('without --eval-data the last 5% of the training sequences are held out and
   const record = JSON.parse(await readFile(join(out, 'amp_prune.json'), 'utf8')).finetune;
   const all = (await loadTrainingData(train, await loadTokenizer(dir), SEQ_LEN)).examples;
   const k = Math.max(1, Math.round(all.length * 0.05));
-  assert.equal(record.eval.data.lastSequences, k);
+  assert.equal(record.eval.data.sequences, k);
+  assert.equal(record.eval.data.fromTrainingData, true);
   assert.equal(record.data.sequences, all.length - k);
   assert.deepEqual(record.eval.points.map((p: { step: number }) => p.step), [0, 3]);
   const reference = await transformersLoss(dir, all.slice(all.length - k));
