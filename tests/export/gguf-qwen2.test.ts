@@ -15,7 +15,7 @@ import { loadTokenizer } from '../../src/io/tokenizer.js';
 import { runCli } from '../helpers/cli.js';
 import { fixtureDir, runPython } from '../helpers/python.js';
 import { tempDir } from './helpers.js';
-import { disposeLlama, runLlamaCpp, runOurs, AGREEMENT, type ComparedDtype, maxAbsDiff, STEPS } from './llama-cpp.js';
+import { AGREEMENT, assertAgreement, type ComparedDtype, disposeLlama, runOurs, STEPS } from './llama-cpp.js';
 
 const PROMPT = 'The quick brown fox jumps over the lazy dog. It was';
 const CHECK = path.join(import.meta.dirname, '..', 'fixtures', 'check_gguf.py');
@@ -73,14 +73,7 @@ for (const model of models) {
       assert.deepEqual(check.left_out.filter((x) => x.hf_name !== 'lm_head.weight'), [], 'nothing but a tied lm_head left out');
 
       const ours = await runOurs(model.dir, prompt, STEPS);
-      const run = await runLlamaCpp(file, prompt, STEPS, ours.greedy);
-      const bound = AGREEMENT[dtype];
-      const top1 = run.top1.filter((token, i) => token === ours.greedy[i]).length;
-      const diff = maxAbsDiff(run.logProbOfForced, ours.logProbOfGreedy);
-      t.diagnostic(`top-1 ${top1}/${STEPS}, max |Δ log p| ${diff.toExponential(2)}`);
-      if (bound.greedyEqual) assert.deepEqual(run.greedy, ours.greedy.slice(0, Math.max(1, run.greedy.length)));
-      assert.ok(top1 >= bound.minTop1, `top-1 agrees at ${top1}/${STEPS} positions`);
-      assert.ok(diff <= bound.logProb, `max |Δ log p| ${diff} > ${bound.logProb}`);
+      t.diagnostic(await assertAgreement(file, prompt, ours, AGREEMENT[dtype]));
     });
   }
 }

@@ -3,6 +3,7 @@
  * continuations and per-position next-token distributions of a GGUF file, for comparison with
  * our engine on the folder the file was exported from.
  */
+import assert from 'node:assert/strict';
 import { type Llama, type LlamaModel, type Token, getLlama } from 'node-llama-cpp';
 import { greedyDecode } from '../../src/engine/decode.js';
 import { padBatch } from '../../src/engine/batch.js';
@@ -139,4 +140,20 @@ export const AGREEMENT: Record<ComparedDtype, Agreement> = {
 
 export function maxAbsDiff(a: readonly number[], b: readonly number[]): number {
   return Math.max(...a.map((x, i) => Math.abs(x - b[i])));
+}
+
+/**
+ * llama.cpp on `file`, teacher-forced on our greedy continuation `ours`, within `bound`: top-1
+ * agreement, |Δ log p|, and (where the bound asks) llama.cpp's own greedy tokens — up to its
+ * first end-of-sequence, where its generation stops and ours runs on. Returns the diagnostic line.
+ */
+export async function assertAgreement(file: string, prompt: readonly number[], ours: OursRun, bound: Agreement): Promise<string> {
+  const run = await runLlamaCpp(file, prompt, STEPS, ours.greedy);
+  const top1 = run.top1.filter((token, i) => token === ours.greedy[i]).length;
+  const diff = maxAbsDiff(run.logProbOfForced, ours.logProbOfGreedy);
+  const greedyPrefix = run.greedy.findIndex((token, i) => token !== ours.greedy[i]);
+  if (bound.greedyEqual) assert.deepEqual(run.greedy, ours.greedy.slice(0, Math.max(1, run.greedy.length)));
+  assert.ok(top1 >= bound.minTop1, `top-1 agrees at ${top1}/${STEPS} positions`);
+  assert.ok(diff <= bound.logProb, `max |Δ log p| ${diff} > ${bound.logProb}`);
+  return `greedy equal for ${greedyPrefix === -1 ? STEPS : greedyPrefix}/${STEPS} tokens, top-1 ${top1}/${STEPS}, max |Δ log p| ${diff.toExponential(2)}`;
 }
