@@ -15,23 +15,13 @@ import { exportHfToOnnx } from '../../src/export/onnx/hf-to-onnx.js';
 import { runCli } from '../helpers/cli.js';
 import { fixtureDir } from '../helpers/python.js';
 import { tempDir } from '../export/helpers.js';
+import { runJson } from './run-json.js';
 
 const PROMPT = 'The quick brown fox jumps over the lazy dog. It was';
 const STEPS = 24;
 const dir = await tempDir();
 
-interface RunJson {
-  promptIds: number[];
-  ids: number[];
-  text: string;
-  stopped: string;
-}
-
-async function runJson(model: string): Promise<RunJson> {
-  const r = await runCli(['--threads', '2', 'run', model, '--prompt', PROMPT, '--max-new-tokens', String(STEPS), '--json']);
-  assert.equal(r.code, 0, r.stderr);
-  return JSON.parse(r.stdout) as RunJson;
-}
+const runOn = (model: string) => runJson([model, '--prompt', PROMPT, '--max-new-tokens', String(STEPS)]);
 
 const nonUniform = path.join(dir, 'smollm-global');
 const prune = await runCli(['--threads', '2', 'prune', '--model', await fixtureDir('smollm'), '--out', nonUniform, '--ratio', '0.3', '--allocation', 'global']);
@@ -49,7 +39,7 @@ for (const [name, model] of Object.entries(models)) {
     const onnx = path.join(dir, `${name}-onnx`);
     const summary = await exportHfToOnnx(model, onnx, { dtype: 'fp32' });
     if (name === 'smollm-global') assert.equal(summary.uniform, false, 'per-layer widths');
-    const [ours, exported] = [await runJson(model), await runJson(onnx)];
+    const [ours, exported] = [await runOn(model), await runOn(onnx)];
     assert.deepEqual(exported.promptIds, ours.promptIds);
     assert.deepEqual(exported.ids, ours.ids);
     assert.equal(exported.text, ours.text);
@@ -65,7 +55,7 @@ test('a q8 export runs from the graph file its config names; a missing graph fil
   const q8 = path.join(dir, 'smollm-q8');
   const summary = await exportHfToOnnx(models.smollm, q8, { dtype: 'q8' });
   assert.equal(summary.model, 'onnx/model_quantized.onnx');
-  const run = await runJson(q8);
+  const run = await runOn(q8);
   assert.ok(run.ids.length === STEPS || run.stopped === 'eos', JSON.stringify(run));
   await rm(path.join(q8, summary.model));
   const broken = await runCli(['run', q8, '--prompt', PROMPT]);

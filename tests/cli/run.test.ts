@@ -13,23 +13,11 @@ import { loadTokenizer } from '../../src/io/tokenizer.js';
 import { runCli } from '../helpers/cli.js';
 import { ReferenceBatch, fixtureDir } from '../helpers/python.js';
 import { tempDir } from '../export/helpers.js';
+import { type RunJson, runJson } from './run-json.js';
 
 const PROMPT = 'The quick brown fox jumps over the lazy dog. It was';
 const STEPS = 24;
 const dir = await tempDir();
-
-interface RunJson {
-  promptIds: number[];
-  ids: number[];
-  text: string;
-  stopped: string;
-}
-
-async function runJson(args: string[]): Promise<RunJson> {
-  const r = await runCli(['--threads', '2', 'run', ...args, '--json']);
-  assert.equal(r.code, 0, r.stderr);
-  return JSON.parse(r.stdout) as RunJson;
-}
 
 // A LLaMA-2-style template of our own, using a special-token variable as real templates do.
 const TEMPLATE = "{{ bos_token }}{% for m in messages %}{% if m['role'] == 'user' %}[INST] {{ m['content'] }} [/INST]{% endif %}{% endfor %}";
