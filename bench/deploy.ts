@@ -14,7 +14,9 @@
  * in the same runtime and the FLOP ratio (dense / pruned matmul FLOPs per token, src/bench/flops.ts).
  * Goal: speedup ≥ 0.9 × FLOP ratio.
  *
- *   node --import tsx bench/deploy.ts [--threads 2] [--prompt 128] [--new 64] [--ratios 0.2,0.3] [--runtimes a,b] [--model DIR]
+ *   node --import tsx bench/deploy.ts [--threads 2] [--prompt 128] [--new 64] [--ratios 0.2,0.3] [--runtimes a,b] [--model DIR] [--align K] [--repeats 5]
+ *
+ * --align K prunes with `--align K` (kept MLP widths a multiple of K) and writes deploy-align<K>.json.
  *   node --import tsx bench/deploy.ts --quick     # smoke: fixtures/smollm pruned by 30%, P = 16, N = 8; writes nothing
  *
  * Pruned folders are kept in .cache/bench/deploy/amp-<ratio>/ (made once; the exports are
@@ -37,7 +39,7 @@ import { AMP_PRUNE_FILE } from '../src/export/amp-prune-record.js';
 import { exportHfToGguf } from '../src/export/gguf/hf-to-gguf.js';
 import { exportHfToOnnx } from '../src/export/onnx/hf-to-onnx.js';
 import { prune } from '../src/prune/prune.js';
-import { FIXTURES, fixed, machine, printTable, writeResult } from './common.js';
+import { FIXTURES, fixed, machine, printTable, summarize, writeResult } from './common.js';
 import { REPO_ROOT, realModel } from './real-model.js';
 
 env.allowRemoteModels = false;
@@ -53,24 +55,50 @@ interface Timing {
   decodeTokensPerSecond: number;
   /** New tokens produced (llama.cpp may stop at an end-of-generation token before N). */
   generated: number;
+  /** (max − min) / median over the repeats, of prefill and of decode tokens/s. */
+  prefillSpread: number;
+  decodeSpread: number;
+  repeats: number;
 }
+
+type Run = Pick<Timing, 'ttft' | 'prefillTokensPerSecond' | 'decodeTokensPerSecond' | 'generated'>;
 
 /** Fixed valid ids: speed does not depend on which tokens they are, and every runtime gets the same. */
 function promptIds(length: number, vocab: number): number[] {
   return Array.from({ length }, (_, t) => (t * 7919 + 13) % vocab);
 }
 
-function timing(promptLength: number, ttft: number, stepSeconds: number[]): Timing {
+function timing(promptLength: number, ttft: number, stepSeconds: number[]): Run {
   const decode = stepSeconds.reduce((a, b) => a + b, 0);
   return { ttft, prefillTokensPerSecond: promptLength / ttft, decodeTokensPerSecond: stepSeconds.length / decode, generated: stepSeconds.length + 1 };
 }
 
-async function timeEngine(dir: string, prompt: number[], newTokens: number, threads: number): Promise<Timing> {
+/** One 128-token prefill lasts a tenth of a second: single runs wander by 2x, so each figure is a median of repeats. */
+async function medianOf(repeats: number, once: () => Promise<Run>): Promise<Timing> {
+  const runs: Run[] = [];
+  for (let r = 0; r < repeats; r++) runs.push(await once());
+  const ttft = summarize(runs.map((r) => r.ttft));
+  const prefill = summarize(runs.map((r) => r.prefillTokensPerSecond));
+  const decode = summarize(runs.map((r) => r.decodeTokensPerSecond));
+  return {
+    ttft: ttft.median,
+    prefillTokensPerSecond: prefill.median,
+    decodeTokensPerSecond: decode.median,
+    generated: Math.min(...runs.map((r) => r.generated)),
+    prefillSpread: prefill.spread,
+    decodeSpread: decode.spread,
+    repeats,
+  };
+}
+
+async function timeEngine(dir: string, prompt: number[], newTokens: number, threads: number, repeats: number): Promise<Timing> {
   const lm = await CausalLM.load(dir, { device: 'cpu', threads });
   try {
     await generate(lm, prompt, { maxNewTokens: 2 });
-    const run = await generate(lm, prompt, { maxNewTokens: newTokens });
-    return timing(prompt.length, run.prefillSeconds, run.stepSeconds);
+    return await medianOf(repeats, async () => {
+      const run = await generate(lm, prompt, { maxNewTokens: newTokens });
+      return timing(prompt.length, run.prefillSeconds, run.stepSeconds);
+    });
   } finally {
     await lm.close();
   }
@@ -78,7 +106,7 @@ async function timeEngine(dir: string, prompt: number[], newTokens: number, thre
 
 let llama: ReturnType<typeof getLlama> | undefined;
 
-async function timeLlamaCpp(file: string, prompt: number[], newTokens: number, threads: number): Promise<Timing> {
+async function timeLlamaCpp(file: string, prompt: number[], newTokens: number, threads: number, repeats: number): Promise<Timing> {
   llama ??= getLlama({ gpu: false, build: 'never', logLevel: 'error' as never });
   const model = await (await llama).loadModel({ modelPath: file, gpuLayers: 0 });
   try {
@@ -96,8 +124,10 @@ async function timeLlamaCpp(file: string, prompt: number[], newTokens: number, t
         return stamps;
       };
       await once(2);
-      const stamps = await once(newTokens);
-      return timing(prompt.length, stamps[0], stamps.slice(1).map((t, i) => t - stamps[i]));
+      return await medianOf(repeats, async () => {
+        const stamps = await once(newTokens);
+        return timing(prompt.length, stamps[0], stamps.slice(1).map((t, i) => t - stamps[i]));
+      });
     } finally {
       await context.dispose();
     }
@@ -106,7 +136,7 @@ async function timeLlamaCpp(file: string, prompt: number[], newTokens: number, t
   }
 }
 
-async function timeTransformersJs(dir: string, prompt: number[], newTokens: number, threads: number): Promise<Timing> {
+async function timeTransformersJs(dir: string, prompt: number[], newTokens: number, threads: number, repeats: number): Promise<Timing> {
   const model = (await AutoModelForCausalLM.from_pretrained(dir, {
     dtype: 'fp32',
     device: 'cpu',
@@ -139,18 +169,22 @@ async function timeTransformersJs(dir: string, prompt: number[], newTokens: numb
   };
   try {
     await once(2);
-    const run = await once(newTokens);
-    return timing(prompt.length, run.ttft, run.steps);
+    return await medianOf(repeats, async () => {
+      const run = await once(newTokens);
+      return timing(prompt.length, run.ttft, run.steps);
+    });
   } finally {
     await model.dispose();
   }
 }
 
-async function prunedModel(base: string, ratio: number, root: string, threads: number): Promise<string> {
-  const dir = join(root, `amp-${Math.round(ratio * 100)}`);
+const prunedName = (ratio: number, align: number) => `amp-${Math.round(ratio * 100)}${align > 1 ? `-align${align}` : ''}`;
+
+async function prunedModel(base: string, ratio: number, root: string, threads: number, align: number): Promise<string> {
+  const dir = join(root, prunedName(ratio, align));
   if (existsSync(join(dir, AMP_PRUNE_FILE))) return dir;
   console.error(`pruning ${Math.round(ratio * 100)}% ...`);
-  await prune({ model: base, out: dir, ratio, method: 'amp', allocation: 'uniform', gqa: 'group', align: 1, skipLayers: [], seed: 0, dryRun: false, force: true, session: { threads } });
+  await prune({ model: base, out: dir, ratio, method: 'amp', allocation: 'uniform', gqa: 'group', align, skipLayers: [], seed: 0, dryRun: false, force: true, session: { threads } });
   return dir;
 }
 
@@ -164,9 +198,14 @@ async function main(): Promise<void> {
       ratios: { type: 'string' },
       runtimes: { type: 'string' },
       model: { type: 'string' },
+      align: { type: 'string', default: '1' },
+      repeats: { type: 'string' },
     },
   });
   const quick = values.quick;
+  const align = Number(values.align);
+  const repeats = Number(values.repeats ?? (quick ? 1 : 5));
+  if (!(Number.isInteger(repeats) && repeats >= 1)) throw new Error('--repeats must be a whole number >= 1');
   const threads = Number(values.threads);
   const promptLength = Number(values.prompt ?? (quick ? 16 : 128));
   const newTokens = Number(values.new ?? (quick ? 8 : 64));
@@ -180,7 +219,7 @@ async function main(): Promise<void> {
   await mkdir(root, { recursive: true });
   try {
     const models = [{ name: 'dense', dir: base }];
-    for (const ratio of ratios) models.push({ name: `amp-${Math.round(ratio * 100)}`, dir: await prunedModel(base, ratio, root, threads) });
+    for (const ratio of ratios) models.push({ name: prunedName(ratio, align), dir: await prunedModel(base, ratio, root, threads, align) });
 
     const rows: { model: string; runtime: Runtime; flopsPerToken: number; parameters: number; timing: Timing }[] = [];
     for (const { name, dir } of models) {
@@ -192,22 +231,22 @@ async function main(): Promise<void> {
         console.error(`${name} in ${runtime} ...`);
         let result: Timing;
         if (runtime === 'amp-prune') {
-          result = await timeEngine(dir, prompt, newTokens, threads);
+          result = await timeEngine(dir, prompt, newTokens, threads, repeats);
         } else if (runtime === 'transformers.js') {
           const onnx = join(root, `${name}-onnx`);
           await exportHfToOnnx(dir, onnx, { dtype: 'fp32', force: true });
-          result = await timeTransformersJs(onnx, prompt, newTokens, threads);
+          result = await timeTransformersJs(onnx, prompt, newTokens, threads, repeats);
         } else {
           const dtype = runtime === 'llama.cpp-f16' ? 'f16' : 'q8_0';
           const file = join(root, `${name}-${dtype}.gguf`);
           await exportHfToGguf(dir, file, { dtype, force: true });
-          result = await timeLlamaCpp(file, prompt, newTokens, threads);
+          result = await timeLlamaCpp(file, prompt, newTokens, threads, repeats);
         }
         rows.push({ model: name, runtime, flopsPerToken: cost.flopsPerToken, parameters: cost.parameters, timing: result });
       }
     }
 
-    const table: string[][] = [['runtime', 'model', 'prefill tok/s', 'TTFT ms', 'decode tok/s', 'prefill speedup', 'decode speedup', 'FLOP ratio', 'goal (0.9×)']];
+    const table: string[][] = [['runtime', 'model', 'prefill tok/s', 'spread', 'TTFT ms', 'decode tok/s', 'spread', 'prefill speedup', 'decode speedup', 'FLOP ratio', 'goal (0.9×)']];
     const summary = rows.map((row) => {
       const dense = rows.find((r) => r.model === 'dense' && r.runtime === row.runtime)!;
       const flopRatio = dense.flopsPerToken / row.flopsPerToken;
@@ -218,8 +257,10 @@ async function main(): Promise<void> {
         row.runtime,
         row.model,
         fixed(row.timing.prefillTokensPerSecond, 1),
+        `${fixed(row.timing.prefillSpread * 100, 0)}%`,
         fixed(row.timing.ttft * 1000, 1),
         fixed(row.timing.decodeTokensPerSecond, 1),
+        `${fixed(row.timing.decodeSpread * 100, 0)}%`,
         isDense ? '' : `${fixed(prefillSpeedup)}x`,
         isDense ? '' : `${fixed(decodeSpeedup)}x`,
         isDense ? '' : fixed(flopRatio),
@@ -229,7 +270,7 @@ async function main(): Promise<void> {
     });
     printTable(table);
     if (quick) return;
-    const file = await writeResult('deploy', { ...host, settings: { model: base, prompt_tokens: promptLength, new_tokens: newTokens, ratios, runtimes }, rows: summary });
+    const file = await writeResult(align > 1 ? `deploy-align${align}` : 'deploy', { ...host, settings: { model: base, prompt_tokens: promptLength, new_tokens: newTokens, ratios, runtimes, align, repeats }, rows: summary });
     console.error(`wrote ${file}`);
   } finally {
     if (llama) await (await llama).dispose();

@@ -63,6 +63,22 @@ test('prune --export gguf,onnx writes what prune then export write, byte for byt
   assert.deepEqual((await readdir(dir)).filter((n) => n.startsWith('.')), [], 'no staging folder left behind');
 });
 
+test('the GGUF summary notes an MLP width llama.cpp runs slowly (not a multiple of 64); --align 64 leaves nothing to note', async () => {
+  const widthOf = async (folder: string) => (JSON.parse(await readFile(path.join(folder, 'config.json'), 'utf8')) as { intermediate_size: number }).intermediate_size;
+  const odd = path.join(dir, 'odd-width');
+  const oddOut = await cli([...PRUNE, '--out', odd, '--recover', 'none', '--export', 'gguf']);
+  const width = await widthOf(odd);
+  assert.notEqual(width % 64, 0, `fixture pruned to ${width}`);
+  assert.match(oddOut, new RegExp(`note: MLP width ${width} is not a multiple of 64: .* prune with --align 64`));
+  const exported = JSON.parse(await cli(['export', odd, '--format', 'gguf', '--out', path.join(dir, 'odd.gguf'), '--json'])) as { advice: string[] };
+  assert.equal(exported.advice.length, 1);
+
+  const aligned = path.join(dir, 'aligned-width');
+  const alignedOut = await cli([...PRUNE, '--out', aligned, '--recover', 'none', '--align', '64', '--export', 'gguf']);
+  assert.equal((await widthOf(aligned)) % 64, 0);
+  assert.doesNotMatch(alignedOut, /note:/);
+});
+
 test('--force replaces the folder and both exports', async () => {
   const out = path.join(dir, 'forced');
   await cli([...PRUNE, '--out', out, '--export', 'gguf,onnx', '--recover', 'none']);

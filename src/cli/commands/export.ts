@@ -36,6 +36,7 @@ export async function exportCommand(model: string, flags: ExportFlags): Promise<
   console.log(`  tensors    ${summary.tensors} (${types})`);
   console.log(`  model      llama, ${summary.layers} layers, ${summary.heads} heads (${summary.kvHeads} kv) of ${summary.headDim}, ffn ${summary.intermediate}${summary.tiedEmbeddings ? ', tied embeddings' : ''}`);
   console.log(`  tokenizer  ${summary.tokenizer}`);
+  for (const line of summary.advice) console.log(`  note       ${line}`);
 }
 
 async function exportOnnx(model: string, flags: ExportFlags): Promise<void> {

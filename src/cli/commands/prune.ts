@@ -154,5 +154,6 @@ export function printSummary(flags: PruneFlags, o: PruneOutcome, heading?: strin
 
 function printExported({ gguf, onnx }: ExportedFiles): void {
   if (gguf) console.log(`  exported ${gguf.out} (GGUF ${gguf.dtype}, architecture ${gguf.architecture}, ${fmt(gguf.bytes)} bytes)`);
+  for (const line of gguf?.advice ?? []) console.log(`  note: ${line}`);
   if (onnx) console.log(`  exported ${onnx.out} (ONNX ${onnx.dtype}, ${onnx.model}, ${fmt(onnx.bytes)} bytes)`);
 }

@@ -53,6 +53,16 @@ export interface GgufExportSummary {
   tiedEmbeddings: boolean;
   tokenizer: string;
   bytes: number;
+  /** What will make llama.cpp run this file slower than its size suggests (empty: nothing known). */
+  advice: string[];
+}
+
+/** Width multiple llama.cpp's CPU matmuls want: bench/deploy measured prefill 0.9–1.0× dense at MLP 1147, 1.3–1.9× at 1152 and 960. */
+export const LLAMA_CPP_WIDTH_MULTIPLE = 64;
+
+export function llamaCppWidthAdvice(intermediate: number): string[] {
+  if (intermediate % LLAMA_CPP_WIDTH_MULTIPLE === 0) return [];
+  return [`MLP width ${intermediate} is not a multiple of ${LLAMA_CPP_WIDTH_MULTIPLE}: llama.cpp's prefill gains little from pruning at such widths; prune with --align ${LLAMA_CPP_WIDTH_MULTIPLE} for llama.cpp`];
 }
 
 type Json = Record<string, unknown>;
@@ -220,6 +230,7 @@ export async function exportHfToGguf(modelDir: string, out: string, options: Ggu
       tiedEmbeddings: spec.tiedEmbeddings,
       tokenizer: tokenizer.description,
       bytes: (await fs.stat(out)).size,
+      advice: llamaCppWidthAdvice(intermediate),
     };
   } finally {
     await store.close();
