@@ -65,7 +65,7 @@ export class OrtSession {
         graphOptimizationLevel: 'all',
         // onnxruntime logs provider start-up failures itself; we report them in one line instead
         logSeverityLevel: device === 'cpu' ? 3 : 4,
-        // AMP_PRUNE_ORT_PROFILE=PREFIX: onnxruntime's per-node timings, one JSON per session (written at release)
+        // AMP_PRUNE_ORT_PROFILE=PREFIX: onnxruntime's per-node timings, one JSON per session, written at release
         ...(process.env.AMP_PRUNE_ORT_PROFILE ? { enableProfiling: true, profileFilePrefix: process.env.AMP_PRUNE_ORT_PROFILE } : {}),
       };
       const session = typeof model === 'string' ? await ort.InferenceSession.create(model, options) : await ort.InferenceSession.create(model, options);
@@ -100,6 +100,7 @@ export class OrtSession {
   }
 
   async release(): Promise<void> {
+    if (process.env.AMP_PRUNE_ORT_PROFILE) this.session.endProfiling();
     await this.session.release();
   }
 }

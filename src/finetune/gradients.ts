@@ -12,7 +12,8 @@ import { OrtSession } from '../engine/session.js';
 import type { FeedTensor, SessionOptions } from '../engine/session.js';
 import { buildLayerBackwardGraph, buildLayerDropoutForwardGraph, loraGradName, loraInputName, loraMaskName } from './backward-graph.js';
 import { adapterKeepBits, expandKeepBits } from './dropout.js';
-import { loraScale, mergedLayerWeights } from './lora.js';
+import { AdapterMerger } from './adapter-merger.js';
+import { loraScale } from './lora.js';
 import type { LoraState } from './lora.js';
 import { buildLossGraph, headInputName, headWeights } from './loss-graph.js';
 import type { LossOptions } from './loss-graph.js';
@@ -56,6 +57,7 @@ export class GradientEngine {
   private readonly dropoutForward = new Map<string, Promise<OrtSession>>();
   private loss?: Promise<OrtSession>;
   private evalLoss?: Promise<OrtSession>;
+  private merger?: Promise<AdapterMerger>;
 
   constructor(
     readonly student: ModelWeights,
@@ -64,6 +66,23 @@ export class GradientEngine {
   ) {
     this.runner = new LayerRunner(student.spec, opts.session);
     if (opts.teacher) this.teacherRunner = new LayerRunner(opts.teacher.spec, opts.session);
+  }
+
+  /**
+   * The layer weights training runs with while the adapters stay as they are (one optimizer
+   * step): merged with the adapters, or under LoRA dropout the base weights (the graphs add the
+   * adapter branch themselves). Pass them to every accumulate() of the step.
+   */
+  async stepWeights(): Promise<Map<LayerWeightName, Float32Array>[]> {
+    return this.dropout > 0 ? this.student.layers : this.mergedWeights();
+  }
+
+  private async mergedWeights(): Promise<Map<LayerWeightName, Float32Array>[]> {
+    this.merger ??= AdapterMerger.create(this.lora.config, this.opts.session);
+    const merger = await this.merger;
+    const out: Map<LayerWeightName, Float32Array>[] = [];
+    for (const [i, base] of this.student.layers.entries()) out.push(await merger.mergedLayer(base, this.lora.layers[i]));
+    return out;
   }
 
   /** LoRA dropout's p; 0 = none (then the forward is the engine's, on merged weights). */
@@ -149,7 +168,7 @@ export class GradientEngine {
    */
   async evaluate(batches: readonly { tokens: TokenBatch; targets: LossTargets }[]): Promise<number> {
     const { spec } = this.student;
-    const merged = this.student.layers.map((w, i) => mergedLayerWeights(w, this.lora.layers[i], this.lora.config));
+    const merged = await this.mergedWeights();
     const session = await this.evalSession();
     const heads = this.headFeeds(this.student, 'student');
     const d = spec.hidden;
@@ -187,13 +206,12 @@ export class GradientEngine {
    * Σ_n w_n·ℓ_n over the batch, with its gradient w.r.t. every adapter added into `grads`.
    * The caller picks the weights (e.g. 1 / tokens in the optimizer step) so accumulation is a sum.
    * With LoRA dropout, `noiseKey` picks the masks (adapterMask): the same key, the same masks.
+   * `weights`: stepWeights() of the adapters as they are now (made here when not given).
    */
-  async accumulate(tokens: TokenBatch, targets: LossTargets, grads: LoraGrads, noiseKey = 0): Promise<number> {
+  async accumulate(tokens: TokenBatch, targets: LossTargets, grads: LoraGrads, noiseKey = 0, weights?: Map<LayerWeightName, Float32Array>[]): Promise<number> {
     const { spec } = this.student;
-    const dropout = this.dropout > 0;
-    // under dropout the graphs add the adapter branch themselves, on the unmerged weights
-    const weights = dropout ? this.student.layers : this.student.layers.map((w, i) => mergedLayerWeights(w, this.lora.layers[i], this.lora.config));
-    const keepBits = dropout ? this.drawKeepBits(tokens, noiseKey) : undefined;
+    weights ??= await this.stepWeights();
+    const keepBits = this.dropout > 0 ? this.drawKeepBits(tokens, noiseKey) : undefined;
     const inputs: Float32Array[] = [];
     const last = keepBits ? await this.dropoutForwardPass(tokens, keepBits, inputs) : await this.forward(this.student, this.runner, tokens, (i) => weights[i], inputs);
     const teacher = this.opts.teacher;
@@ -245,6 +263,7 @@ export class GradientEngine {
     for (const s of [...this.backward.values(), ...this.dropoutForward.values()]) await (await s).release();
     if (this.loss) await (await this.loss).release();
     if (this.evalLoss) await (await this.evalLoss).release();
+    if (this.merger) await (await this.merger).close();
   }
 }
 

@@ -89,7 +89,8 @@ export class Trainer {
     const grads = zeroGrads(this.lora);
     let loss = 0;
     if (labelledTotal > 0) {
-      for (const [m, b] of batches.entries()) loss += await this.engine.accumulate(b.tokens, nextTokenTargets(b.tokens, b.labelled, 1 / labelledTotal), grads, mixSeed(seed, this.stepsDone, m));
+      const weights = await this.engine.stepWeights(); // the adapters change only after the last micro-batch
+      for (const [m, b] of batches.entries()) loss += await this.engine.accumulate(b.tokens, nextTokenTargets(b.tokens, b.labelled, 1 / labelledTotal), grads, mixSeed(seed, this.stepsDone, m), weights);
     }
     const flat = grads.flatMap((layer) => layer.flatMap((g) => [g.a, g.b]));
     const gradNorm = this.opts.gradClip > 0 ? clipGradNorm(flat, this.opts.gradClip) : clipGradNorm(flat, Infinity);
