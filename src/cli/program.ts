@@ -72,7 +72,7 @@ export function buildProgram(): Command {
     .addOption(registryOption('--method <name>', 'importance method', METHODS.map((m) => m.name)).default('amp'))
     .option('--allocation <how>', 'uniform (the paper: same fraction per layer), global (ranked across layers), or a per-layer JSON file', 'uniform')
     .addOption(new Option('--gqa <mode>', 'grouped-query attention: remove whole KV groups, or query heads from every group').choices(['group', 'query']).default('group'))
-    .option('--align <k>', 'round kept MLP widths to a multiple of k', alignment, 1)
+    .option('--align <k>', 'round kept MLP widths to a multiple of k (64 for llama.cpp: its prefill gains 1.3-1.9x at aligned widths, ~1.0x at AMP\'s own; README "Where the pruned model runs")', alignment, 1)
     .option('--skip-layers <list>', 'comma-separated layer indices to leave untouched', layerList)
     .option('--calib <file>', 'calibration text: .txt, .jsonl (text field) or Alpaca .json (default: built-in public-domain text)', existingPath('file'))
     .option('--calib-samples <n>', 'calibration sequences (default 50: windows of built-in or plain text, or the first records of a .json/.jsonl file as the paper; lsq recovers better with more tokens: try 64 windows of 512)', positiveInt)
