@@ -6,7 +6,7 @@
  * checkpoint keeps lora.ts's float64-accumulated merge, the one compared with peft's.
  */
 import type { LayerWeightName } from '../arch/spec.js';
-import { ElemType, GraphBuilder, float, int } from '../engine/graph.js';
+import { ElemType, GraphBuilder, float } from '../engine/graph.js';
 import { VERSION } from '../engine/model.js';
 import { OrtSession } from '../engine/session.js';
 import type { SessionOptions } from '../engine/session.js';
@@ -18,7 +18,7 @@ function buildMergeGraph(rank: number, scale: number): Uint8Array {
   const w = g.input('weight', ElemType.FLOAT, ['out', 'in']);
   const a = g.input('lora_a', ElemType.FLOAT, [rank, 'in']);
   const b = g.input('lora_b', ElemType.FLOAT, ['out', rank]);
-  g.output(g.op('/merge/Gemm', 'Gemm', [b, a, w], { alpha: float(scale), beta: float(1), transA: int(0), transB: int(0) }), 'merged', ElemType.FLOAT, ['out', 'in']);
+  g.output(g.op('/merge/Gemm', 'Gemm', [b, a, w], { alpha: float(scale), beta: float(1) }), 'merged', ElemType.FLOAT, ['out', 'in']);
   return g.toBytes(VERSION);
 }
 
