@@ -86,11 +86,11 @@ export async function checkPruneExports(exports: PruneExports, request: PruneReq
   // pruning changes widths, not the rotary embedding ONNX export checks
   if (exports.onnx) checkOnnxExportable(spec, configPath);
   if (exports.gguf) {
-    if (request.allocation === 'global') {
-      throw new UsageError("--export gguf: --allocation global gives each layer its own widths, which GGUF export cannot hold (llama.cpp's llama graph takes one head count and FFN width for all layers); use --allocation uniform");
-    }
-    const planned = spec.configFor((await dryRun({ ...request, dryRun: true })).summary.shapes);
-    await checkGgufExportable(modelDir, planned, "--export gguf (the pruned model's config.json)");
+    // Widths of any kind export (per-layer ones as llama.cpp's deci); what GGUF refuses (family,
+    // rotary, tokenizer) pruning does not change, so a global allocation, whose widths only
+    // scoring decides, is checked on the input's config.
+    const config = request.allocation === 'global' ? await readModelConfig(modelDir) : spec.configFor((await dryRun({ ...request, dryRun: true })).summary.shapes);
+    await checkGgufExportable(modelDir, config, "--export gguf (the pruned model's config.json)");
   }
 }
 

@@ -2,9 +2,9 @@
  * `prune ... --export gguf,onnx` through the CLI on the tiny SmolLM-style fixture:
  *  - OUT, OUT.gguf and OUT-onnx/ are byte for byte what `prune` then `export --format gguf` and
  *    `export --format onnx` write separately (same dtypes), and --json names the final paths;
- *  - what a format cannot hold (per-layer widths from --skip-layers or --allocation global in
- *    GGUF, a family GGUF has no graph for) and an occupied export target are refused in one line,
- *    exit 1, with nothing written;
+ *  - what a format cannot hold (a family GGUF has no graph for) and an occupied export target are
+ *    refused in one line, exit 1, with nothing written; per-layer widths (--skip-layers,
+ *    --allocation global) export, as llama.cpp's deci;
  *  - --force replaces all three outputs;
  *  - stopped while writing the GGUF (the pruned folder already complete), nothing is left.
  */
@@ -89,9 +89,13 @@ test('--force replaces the folder and both exports', async () => {
   assert.deepEqual((await readdir(dir)).filter((n) => n.startsWith('.')), [], 'nothing set aside left behind');
 });
 
-test('a GGUF refusal is one line before anything is written: per-layer widths, global allocation, other families', async () => {
-  await assertRefused('skip', ['--ratio', '0.2', '--skip-layers', '0', '--export', 'onnx,gguf'], /^amp-prune: error: --export gguf \(the pruned model's config\.json\): amp_prune_layer_widths gives per-layer widths/);
-  await assertRefused('global', ['--allocation', 'global', '--export', 'gguf'], /^amp-prune: error: --export gguf: --allocation global gives each layer its own widths/, 2);
+test('per-layer widths export as deci; a GGUF refusal is one line before anything is written: other families', async () => {
+  for (const [name, flags] of [['skip', ['--ratio', '0.2', '--skip-layers', '0']], ['global', ['--allocation', 'global']]] as const) {
+    const out = path.join(dir, `per-layer-${name}`);
+    const summary = JSON.parse(await cli([...PRUNE, '--out', out, '--recover', 'none', ...flags, '--export', 'gguf', '--json'])) as { exported: { gguf: { architecture: string; uniform: boolean } } };
+    assert.equal(summary.exported.gguf.architecture, 'deci', name);
+    assert.equal(summary.exported.gguf.uniform, false, name);
+  }
   const phi = await runCli(['prune', '--model', await fixtureDir('phi'), '--out', path.join(dir, 'phi'), '--ratio', '0.2', '--export', 'gguf']);
   assert.equal(phi.code, 1);
   assert.match(phi.stderr.trim(), /^amp-prune: error: --export gguf \(the pruned model's config\.json\): PhiForCausalLM \(model_type phi\) cannot be exported to GGUF[^\n]*$/);

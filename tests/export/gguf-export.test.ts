@@ -121,12 +121,6 @@ async function editedModel(name: string, edit: (config: Record<string, unknown>)
 }
 
 test('(e) bad input: one line naming the file and the reason, exit 1, nothing written', async () => {
-  const perLayer = await editedModel('per-layer', (c) => {
-    c.amp_prune_layer_widths = [
-      { num_attention_heads: 6, num_key_value_heads: 2, intermediate_size: 160 },
-      { num_attention_heads: 3, num_key_value_heads: 1, intermediate_size: 96 },
-    ];
-  });
   const scaled = await editedModel('rope-scaled', (c) => {
     c.rope_scaling = { rope_type: 'linear', factor: 2 };
   });
@@ -136,7 +130,6 @@ test('(e) bad input: one line naming the file and the reason, exit 1, nothing wr
   tokenizerJson.pre_tokenizer = { type: 'Sequence', pretokenizers: [{ type: 'WhitespaceSplit' }, tokenizerJson.pre_tokenizer] };
   await writeFile(tokenizerPath, JSON.stringify(tokenizerJson));
   const cases: [string[], RegExp][] = [
-    [[perLayer], /per-layer\/config\.json: amp_prune_layer_widths gives per-layer widths/],
     [[scaled], /rope-scaled\/config\.json: rope type linear is not supported/],
     [[await fixtureDir('phi')], /phi\/config\.json: PhiForCausalLM \(model_type phi\) cannot be exported to GGUF/],
     [[await fixtureDir('qwen3')], /qwen3\/config\.json: Qwen3ForCausalLM \(model_type qwen3\) cannot be exported/],

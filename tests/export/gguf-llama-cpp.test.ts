@@ -8,9 +8,13 @@
  *      greedy tokens so that one early flip does not make every later position incomparable;
  *  (d) the same fixture AMP-pruned by 30% (uniform: 3 heads / 1 KV head of the original size 16,
  *      89 neurons), so the file must state the head size: equal greedy tokens at F32;
+ *  (e) the same fixture pruned to per-layer widths (heads 6/3, KV heads 2/1, MLP 120/90) with lsq
+ *      biases, written as llama.cpp's deci architecture: equal greedy tokens and log-probabilities
+ *      within 1e-4 at F32, within the Q8_0 bound at Q8_0;
  * and llama.cpp tokenizes text as our tokenizer does.
  */
 import assert from 'node:assert/strict';
+import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { after, test } from 'node:test';
 import { convertGgufToHf } from '../../src/convert/gguf-to-hf.js';
@@ -123,4 +127,34 @@ test('(c) a SentencePiece-style LLaMA-2 fixture (MHA, untied): equal greedy toke
   assert.deepEqual(run.greedy, eos === -1 ? mine.greedy : mine.greedy.slice(0, eos));
   assert.deepEqual(run.top1, mine.greedy);
   assert.ok(maxAbsDiff(run.logProbOfForced, mine.logProbOfGreedy) <= 1e-4);
+});
+
+test('(e) a non-uniform pruned model (per-layer heads, KV heads and MLP widths, lsq biases) runs in llama.cpp as deci: equal greedy tokens at F32', async (t) => {
+  const pruned = path.join(dir, 'pruned-layers');
+  const allocation = path.join(dir, 'layers.json');
+  await writeFile(allocation, JSON.stringify({ layers: [{ heads: 6, intermediate: 120 }, { heads: 3, intermediate: 90 }] }));
+  const pruning = await runCli(['--threads', '2', 'prune', '--model', dense, '--out', pruned, '--ratio', '0.3', '--allocation', allocation, '--recover', 'lsq']);
+  assert.equal(pruning.code, 0, pruning.stderr);
+  const file = await exported(pruned, 'pruned-layers', 'f32');
+  const gguf = await GgufFile.open(file);
+  try {
+    assert.equal(gguf.metadata.string('general.architecture'), 'deci');
+    assert.deepEqual(gguf.metadata.numbers('deci.attention.head_count'), [6, 3]);
+    assert.deepEqual(gguf.metadata.numbers('deci.attention.head_count_kv'), [2, 1]);
+    assert.deepEqual(gguf.metadata.numbers('deci.feed_forward_length'), [120, 90]);
+    assert.ok(gguf.tensor('blk.1.ffn_down.bias'), 'the refit down_proj bias is written');
+  } finally {
+    await gguf.close();
+  }
+  const mine = await runOurs(pruned, prompt, STEPS);
+  const run = await runLlamaCpp(file, prompt, STEPS, mine.greedy);
+  const diff = maxAbsDiff(run.logProbOfForced, mine.logProbOfGreedy);
+  t.diagnostic(`per-layer f32: max |Δ log p| ${diff.toExponential(2)}`);
+  assert.deepEqual(run.greedy, mine.greedy);
+  assert.deepEqual(run.top1, mine.greedy);
+  assert.ok(diff <= 1e-4, `max |Δ log p| ${diff}`);
+  const q8run = await runLlamaCpp(await exported(pruned, 'pruned-layers', 'q8_0'), prompt, STEPS, mine.greedy);
+  const q8diff = maxAbsDiff(q8run.logProbOfForced, mine.logProbOfGreedy);
+  t.diagnostic(`per-layer q8_0: max |Δ log p| ${q8diff.toExponential(2)}`);
+  assert.ok(q8diff <= 0.25, `q8_0 max |Δ log p| ${q8diff}`);
 });

@@ -2,12 +2,14 @@
  * GGUF export of Qwen2 folders (architecture "qwen2": q/k/v biases, NEOX rotary so no q/k row
  * interleave, pre-tokenizer "qwen2") in stock llama.cpp (node-llama-cpp 3.21.1) against our engine
  * on the folder, and read back by gguf-py: the tiny qwen2 fixture dense, and pruned uniformly by 30%
- * (fewer heads: written as llama.cpp's llama graph, which the qwen2 one cannot size).
+ * (fewer heads: written as llama.cpp's llama graph, which the qwen2 one cannot size), and pruned to
+ * per-layer widths (heads 4/2, KV heads 2/1, MLP 120/64: written as llama.cpp's deci graph).
  * Bounds as gguf-llama-cpp.test.ts: log-probabilities within 1e-4 at F32 with equal greedy tokens,
  * 0.02 at F16, 0.25 at Q8_0. The fixture's q/k/v biases are random, so leaving them out or
  * interleaving q/k rows (llama's layout) moves llama.cpp's log-probabilities far past those bounds.
  */
 import assert from 'node:assert/strict';
+import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { after, test } from 'node:test';
 import { exportHfToGguf } from '../../src/export/gguf/hf-to-gguf.js';
@@ -34,12 +36,19 @@ const qwen2 = await fixtureDir('qwen2');
 const prunedDir = path.join(dir, 'qwen2-pruned');
 const prune = await runCli(['--threads', '2', 'prune', '--model', qwen2, '--out', prunedDir, '--ratio', '0.3', '--recover', 'none']);
 assert.equal(prune.code, 0, prune.stderr);
+const perLayerDir = path.join(dir, 'qwen2-per-layer');
+const allocation = path.join(dir, 'layers.json');
+await writeFile(allocation, JSON.stringify({ layers: [{ heads: 4, intermediate: 120 }, { heads: 2, intermediate: 64 }] }));
+const perLayerPrune = await runCli(['--threads', '2', 'prune', '--model', qwen2, '--out', perLayerDir, '--ratio', '0.3', '--allocation', allocation]);
+assert.equal(perLayerPrune.code, 0, perLayerPrune.stderr);
 
 // llama.cpp's qwen2 graph sizes attn_q by embedding_length, so with heads pruned the file is
-// written as its llama graph (q/k interleaved, q/k/v biases optional there).
+// written as its llama graph (q/k interleaved, q/k/v biases optional there); with per-layer
+// widths, as its deci graph (the same, with head counts and FFN widths listed per layer).
 const models: { name: string; dir: string; arch: string; dtypes: ComparedDtype[] }[] = [
   { name: 'qwen2', dir: qwen2, arch: 'qwen2', dtypes: ['f32', 'f16', 'q8_0'] },
   { name: 'qwen2-pruned', dir: prunedDir, arch: 'llama', dtypes: ['f32', 'q8_0'] },
+  { name: 'qwen2-per-layer', dir: perLayerDir, arch: 'deci', dtypes: ['f32', 'q8_0'] },
 ];
 
 test('round trip: `convert` reads the F32 qwen2 export back into a folder with the same logits', async () => {

@@ -34,7 +34,7 @@ export async function exportCommand(model: string, flags: ExportFlags): Promise<
   const types = Object.entries(summary.tensorTypes).map(([type, count]) => `${type} x${count}`).join(', ');
   console.log(`wrote ${summary.out} (${summary.bytes} bytes)`);
   console.log(`  tensors    ${summary.tensors} (${types})`);
-  console.log(`  model      llama, ${summary.layers} layers, ${summary.heads} heads (${summary.kvHeads} kv) of ${summary.headDim}, ffn ${summary.intermediate}${summary.tiedEmbeddings ? ', tied embeddings' : ''}`);
+  console.log(`  model      ${summary.architecture}, ${summary.layers} layers, ${summary.uniform ? `${summary.heads} heads (${summary.kvHeads} kv) of ${summary.headDim}, ffn ${summary.intermediate}` : `per-layer widths (heads of ${summary.headDim})`}${summary.tiedEmbeddings ? ', tied embeddings' : ''}`);
   console.log(`  tokenizer  ${summary.tokenizer}`);
   for (const line of summary.advice) console.log(`  note       ${line}`);
 }

@@ -36,10 +36,28 @@ function fromImportTable(name: string): GgufExportArchitecture | undefined {
   return { name, permuteQK: a.permutedQK, requiredQkvBias: a.qkvBias };
 }
 
-/** The architecture to write a `modelType` model as; `headsFillHidden`: heads × head_dim = hidden. */
-export function exportArchitecture(modelType: string, headsFillHidden: boolean): GgufExportArchitecture | undefined {
+/**
+ * llama.cpp's llama and qwen2 graphs size every layer from one head count and FFN width (node-llama-cpp
+ * 3.21.1 refuses per-layer arrays there: "tensor 'blk.1.ffn_gate.weight' has wrong shape"). Its `deci`
+ * architecture (Nemotron-NAS) reads head_count, head_count_kv and feed_forward_length per layer and
+ * builds each layer at its own widths, with llama's pairwise rotary and optional biases on every
+ * projection (q/k/v, o, gate/up/down): a per-layer-width pruned model of either family runs as it.
+ */
+const PER_LAYER_WIDTHS: GgufExportArchitecture = { name: 'deci', permuteQK: true, requiredQkvBias: false };
+
+export interface ExportShape {
+  /** heads × head_dim = hidden in every layer. */
+  headsFillHidden: boolean;
+  /** Every layer has the same heads, KV heads and MLP width. */
+  uniformWidths: boolean;
+}
+
+/** The architecture to write a `modelType` model of this shape as. */
+export function exportArchitecture(modelType: string, shape: ExportShape): GgufExportArchitecture | undefined {
   const name = Object.keys(GGUF_ARCHITECTURES).find((key) => GGUF_ARCHITECTURES[key].modelType === modelType);
-  if (name === undefined) return undefined;
+  if (name === undefined || GGUF_ARCHITECTURES[name].fused) return undefined;
+  if (!shape.uniformWidths) return PER_LAYER_WIDTHS;
+  const headsFillHidden = shape.headsFillHidden;
   const fallback = WHEN_HEADS_NARROWER[name];
   return fromImportTable(!headsFillHidden && fallback !== undefined ? fallback : name);
 }

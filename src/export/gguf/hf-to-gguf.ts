@@ -1,7 +1,8 @@
 /**
- * Hugging Face LLaMA or Qwen2 folder (dense, or pruned by amp-prune with the same widths in every
- * layer, with or without the o_proj/down_proj biases recovery writes) -> one GGUF file that stock
- * llama.cpp loads (architecture "llama" or "qwen2", from src/export/gguf/architectures.ts).
+ * Hugging Face LLaMA or Qwen2 folder (dense, or pruned by amp-prune, with or without the
+ * o_proj/down_proj biases recovery writes) -> one GGUF file that stock llama.cpp loads: architecture
+ * "llama" or "qwen2" with the same widths in every layer, "deci" with per-layer widths (from
+ * src/export/gguf/architectures.ts).
  *
  *   config.json ─▶ checks (family, widths, rope, biases) ─▶ tensor plan + tokenizer metadata
  *   ─▶ header (offsets known from shapes) ─▶ per tensor: read ─▶ permute q/k ─▶ encode ─▶ write ─▶ rename
@@ -10,7 +11,6 @@
  */
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
-import { LAYER_WIDTHS_KEY } from '../../arch/common.js';
 import { specFromConfig } from '../../arch/registry.js';
 import type { ArchSpec } from '../../arch/spec.js';
 import { FileError, UsageError } from '../../errors.js';
@@ -19,7 +19,7 @@ import { TensorStore } from '../../io/tensor-store.js';
 import { EXPORTABLE_MODEL_TYPES, type GgufExportArchitecture, exportArchitecture } from './architectures.js';
 import { GgufFileWriter, encodeHeader, planSlots } from './file-layout.js';
 import { type GgufTensorPlan, llamaTensorPlan, permuteRows, unplaceableLayerWeight } from './llama-tensors.js';
-import { type KvEntry, f32, str, u32 } from './metadata-writer.js';
+import { type KvEntry, type KvValue, f32, str, u32 } from './metadata-writer.js';
 import { type GgufTensorType, QUANT_BLOCK, encodeTensor } from './quantize.js';
 import { tokenizerMetadata } from './tokenizer.js';
 
@@ -45,10 +45,14 @@ export interface GgufExportSummary {
   /** ggml type -> how many tensors have it. */
   tensorTypes: Record<string, number>;
   layers: number;
+  /** heads, kvHeads, intermediate: the widest layer's (all layers' when `uniform`), as config.json's stock fields. */
   heads: number;
   kvHeads: number;
   headDim: number;
   intermediate: number;
+  /** Same heads, KV heads and MLP width in every layer (else written as llama.cpp's deci, with per-layer lists). */
+  uniform: boolean;
+  widths: { heads: number; kvHeads: number; intermediate: number }[];
   vocab: number;
   tiedEmbeddings: boolean;
   tokenizer: string;
@@ -60,25 +64,29 @@ export interface GgufExportSummary {
 /** Width multiple llama.cpp's CPU matmuls want: bench/deploy measured prefill 0.9–1.0× dense at MLP 1147, 1.3–1.9× at 1152 and 960. */
 export const LLAMA_CPP_WIDTH_MULTIPLE = 64;
 
-export function llamaCppWidthAdvice(intermediate: number): string[] {
-  if (intermediate % LLAMA_CPP_WIDTH_MULTIPLE === 0) return [];
-  return [`MLP width ${intermediate} is not a multiple of ${LLAMA_CPP_WIDTH_MULTIPLE}: llama.cpp's prefill gains little from pruning at such widths; prune with --align ${LLAMA_CPP_WIDTH_MULTIPLE} for llama.cpp`];
+export function llamaCppWidthAdvice(intermediates: readonly number[]): string[] {
+  const unaligned = [...new Set(intermediates.filter((w) => w % LLAMA_CPP_WIDTH_MULTIPLE !== 0))];
+  if (unaligned.length === 0) return [];
+  const widths = unaligned.length === 1 ? `MLP width ${unaligned[0]} is` : `MLP widths ${unaligned.slice(0, 4).join(', ')}${unaligned.length > 4 ? ', ...' : ''} are`;
+  return [`${widths} not a multiple of ${LLAMA_CPP_WIDTH_MULTIPLE}: llama.cpp's prefill gains little from pruning at such widths; prune with --align ${LLAMA_CPP_WIDTH_MULTIPLE} for llama.cpp`];
+}
+
+function hasUniformWidths(spec: ArchSpec): boolean {
+  const [first] = spec.layers;
+  return spec.layers.every((l) => l.heads === first.heads && l.kvHeads === first.kvHeads && l.intermediate === first.intermediate);
 }
 
 type Json = Record<string, unknown>;
 
 /** Everything llama.cpp's llama-shaped graphs cannot express is refused here, by name. */
 function checkExportable(spec: ArchSpec, config: Json, configPath: string): GgufExportArchitecture {
-  const headsFillHidden = spec.layers.every((l) => l.heads * spec.headDim === spec.hidden);
-  const arch = spec.family === 'llama' ? exportArchitecture(spec.modelType, headsFillHidden) : undefined;
+  const shape = {
+    headsFillHidden: spec.layers.every((l) => l.heads * spec.headDim === spec.hidden),
+    uniformWidths: hasUniformWidths(spec),
+  };
+  const arch = spec.family === 'llama' ? exportArchitecture(spec.modelType, shape) : undefined;
   if (!arch) {
     throw new FileError(configPath, `${spec.architecture} (model_type ${spec.modelType}) cannot be exported to GGUF (supported model types: ${EXPORTABLE_MODEL_TYPES.join(', ')})`);
-  }
-  // llama.cpp reads feed_forward_length / head_count as per-layer arrays, but its llama
-  // architecture sizes every layer from layer 0 (node-llama-cpp 3.21.1 refuses such a file:
-  // "check_tensor_dims: tensor 'blk.1.ffn_gate.weight' has wrong shape"), so none is written.
-  if (config[LAYER_WIDTHS_KEY] !== undefined && config[LAYER_WIDTHS_KEY] !== null) {
-    throw new FileError(configPath, `${LAYER_WIDTHS_KEY} gives per-layer widths, which GGUF export does not write (llama.cpp's llama graph takes one head count and FFN width for all layers); prune with the same widths in every layer (--allocation uniform, no --skip-layers)`);
   }
   // llama.cpp's llama graph adds a bias after every projection it finds one for (q/k/v, o,
   // gate/up/down), so those pass; anything else (q/k norms, fused rows) it would drop silently.
@@ -110,8 +118,14 @@ function ropeTheta(config: Json): number {
   return typeof theta === 'number' ? theta : 10000;
 }
 
+/** One value for every layer, or (deci) a list with each layer's own. */
+function perLayer(spec: ArchSpec, uniform: boolean, width: (layer: ArchSpec['layers'][number]) => number): KvValue {
+  // INT32 lists, as llama.cpp's converter writes them for deci (its loader takes INT32 or UINT32).
+  return uniform ? u32(width(spec.layers[0])) : { type: 'array', item: 'i32', values: spec.layers.map(width) };
+}
+
 function hyperparameters(arch: string, spec: ArchSpec, config: Json, dtype: GgufDtype): KvEntry[] {
-  const { heads, kvHeads, intermediate } = spec.layers[0];
+  const uniform = hasUniformWidths(spec);
   const contextLength = typeof config.max_position_embeddings === 'number' ? config.max_position_embeddings : 2048;
   const entries: KvEntry[] = [
     ['general.architecture', str(arch)],
@@ -120,16 +134,16 @@ function hyperparameters(arch: string, spec: ArchSpec, config: Json, dtype: Gguf
     [`${arch}.context_length`, u32(contextLength)],
     [`${arch}.embedding_length`, u32(spec.hidden)],
     [`${arch}.block_count`, u32(spec.numLayers)],
-    [`${arch}.feed_forward_length`, u32(intermediate)],
-    [`${arch}.attention.head_count`, u32(heads)],
-    [`${arch}.attention.head_count_kv`, u32(kvHeads)],
+    [`${arch}.feed_forward_length`, perLayer(spec, uniform, (l) => l.intermediate)],
+    [`${arch}.attention.head_count`, perLayer(spec, uniform, (l) => l.heads)],
+    [`${arch}.attention.head_count_kv`, perLayer(spec, uniform, (l) => l.kvHeads)],
     [`${arch}.rope.freq_base`, f32(ropeTheta(config))],
     [`${arch}.attention.layer_norm_rms_epsilon`, f32(spec.norm.eps)],
     [`${arch}.rope.dimension_count`, u32(spec.headDim)],
   ];
-  // llama.cpp assumes head size embedding_length / head_count; a pruned model keeps its
-  // original head size with fewer heads, so the size must be stated.
-  if (spec.headDim * heads !== spec.hidden) {
+  // llama.cpp assumes head size embedding_length / head_count (layer 0's, with per-layer counts);
+  // a pruned model keeps its original head size with fewer heads, so the size must be stated.
+  if (spec.layers.some((l) => spec.headDim * l.heads !== spec.hidden)) {
     entries.push([`${arch}.attention.key_length`, u32(spec.headDim)], [`${arch}.attention.value_length`, u32(spec.headDim)]);
   }
   if (dtype === 'q8_0' || dtype === 'q4_0') entries.push(['general.quantization_version', u32(2)]);
@@ -214,7 +228,7 @@ export async function exportHfToGguf(modelDir: string, out: string, options: Ggu
     }
     const tensorTypes: Record<string, number> = {};
     for (const slot of slots) tensorTypes[slot.type] = (tensorTypes[slot.type] ?? 0) + 1;
-    const { heads, kvHeads, intermediate } = spec.layers[0];
+    const widths = spec.layers.map(({ heads, kvHeads, intermediate }) => ({ heads, kvHeads, intermediate }));
     return {
       out,
       architecture: arch.name,
@@ -222,15 +236,17 @@ export async function exportHfToGguf(modelDir: string, out: string, options: Ggu
       tensors: slots.length,
       tensorTypes,
       layers: spec.numLayers,
-      heads,
-      kvHeads,
+      heads: Math.max(...widths.map((w) => w.heads)),
+      kvHeads: Math.max(...widths.map((w) => w.kvHeads)),
       headDim: spec.headDim,
-      intermediate,
+      intermediate: Math.max(...widths.map((w) => w.intermediate)),
+      uniform: hasUniformWidths(spec),
+      widths,
       vocab: spec.vocab,
       tiedEmbeddings: spec.tiedEmbeddings,
       tokenizer: tokenizer.description,
       bytes: (await fs.stat(out)).size,
-      advice: llamaCppWidthAdvice(intermediate),
+      advice: llamaCppWidthAdvice(widths.map((w) => w.intermediate)),
     };
   } finally {
     await store.close();
