@@ -1,13 +1,28 @@
 /**
- * The LLaMA-shaped GGUF architectures this converter reads, as data: which transformers model each
- * becomes and the few ways they differ in the file. The metadata keys (`<arch>.embedding_length`,
- * ...) and tensor names (blk.N.attn_q, ...) are the same for all of them.
+ * The GGUF architectures this converter reads, as data: which transformers model each becomes and
+ * the few ways they differ in the file. The metadata keys (`<arch>.embedding_length`, ...) and
+ * tensor names (blk.N.attn_q, ...) are the same for all of them.
  */
 
 export interface GgufArchitecture {
   /** transformers class written to config.json `architectures`. */
   hfArchitecture: string;
   modelType: string;
+  /**
+   * Which block the file's tensors describe. llama: RMSNorm before attention and again before a
+   * gated MLP (llama, qwen2, phi3). phi2: one LayerNorm (with bias) feeding attention and a plain
+   * fc1/fc2 MLP in parallel, biases on every projection and on the output head. Only the llama
+   * block can be exported back to GGUF.
+   */
+  graph: 'llama' | 'phi2';
+  /** The epsilon's metadata key (after `<arch>.`) and the config.json key transformers reads it from. */
+  normEps: { metadata: string; config: string };
+  /**
+   * Rotary embeddings may cover only the first rope.dimension_count values of each head (phi2:
+   * Phi2Model writes partial_rotary_factor × head size there), so the key is required and becomes
+   * partial_rotary_factor; elsewhere it must equal the head size.
+   */
+  partialRotary: boolean;
   /**
    * Whether llama.cpp's converter interleaved each q/k head's rows (LlamaModel.permute). It does so
    * for the models its runtime rotates pairwise (rope type NORM: llama); those it rotates by halves
@@ -41,6 +56,8 @@ export interface BiasGroup {
   projections: readonly string[];
 }
 
+const RMS_EPS = { metadata: 'attention.layer_norm_rms_epsilon', config: 'rms_norm_eps' };
+
 const LLAMA_BIAS_GROUPS: readonly BiasGroup[] = [
   { configKey: 'attention_bias', projections: ['attn_q', 'attn_k', 'attn_v', 'attn_output'] },
   { configKey: 'mlp_bias', projections: ['ffn_gate', 'ffn_up', 'ffn_down'] },
@@ -48,6 +65,9 @@ const LLAMA_BIAS_GROUPS: readonly BiasGroup[] = [
 
 export const GGUF_ARCHITECTURES: Readonly<Record<string, GgufArchitecture>> = {
   llama: {
+    graph: 'llama',
+    normEps: RMS_EPS,
+    partialRotary: false,
     hfArchitecture: 'LlamaForCausalLM',
     modelType: 'llama',
     permutedQK: true,
@@ -57,6 +77,9 @@ export const GGUF_ARCHITECTURES: Readonly<Record<string, GgufArchitecture>> = {
     configExtras: { attention_bias: false, mlp_bias: false, pretraining_tp: 1 },
   },
   qwen2: {
+    graph: 'llama',
+    normEps: RMS_EPS,
+    partialRotary: false,
     hfArchitecture: 'Qwen2ForCausalLM',
     modelType: 'qwen2',
     permutedQK: false,
@@ -67,6 +90,9 @@ export const GGUF_ARCHITECTURES: Readonly<Record<string, GgufArchitecture>> = {
     configExtras: { use_sliding_window: false },
   },
   phi3: {
+    graph: 'llama',
+    normEps: RMS_EPS,
+    partialRotary: false,
     hfArchitecture: 'Phi3ForCausalLM',
     modelType: 'phi3',
     permutedQK: false,
@@ -75,6 +101,21 @@ export const GGUF_ARCHITECTURES: Readonly<Record<string, GgufArchitecture>> = {
     optionalBiases: [],
     // Full attention, as transformers' GGUF loader runs it (it reads no sliding window from the file).
     configExtras: { sliding_window: null, partial_rotary_factor: 1.0 },
+  },
+  phi2: {
+    hfArchitecture: 'PhiForCausalLM',
+    modelType: 'phi',
+    graph: 'phi2',
+    normEps: { metadata: 'attention.layer_norm_epsilon', config: 'layer_norm_eps' },
+    partialRotary: true,
+    // NEOX rotary (llama_model_rope_type): llama.cpp rotates by halves, as transformers does.
+    permutedQK: false,
+    qkvBias: true,
+    // older files (from Microsoft's original layout) keep blk.N.attn_qkv; the phi2 block splits it
+    fused: false,
+    optionalBiases: [],
+    // llama.cpp's ggml_gelu is the tanh approximation, which transformers calls gelu_new.
+    configExtras: { hidden_act: 'gelu_new', qk_layernorm: false, resid_pdrop: 0.0, embd_pdrop: 0.0 },
   },
 };
 

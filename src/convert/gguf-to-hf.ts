@@ -1,9 +1,10 @@
 /**
- * GGUF (LLaMA family: llama, qwen2, phi3) -> Hugging Face model folder: config.json, model.safetensors,
+ * GGUF (llama, qwen2, phi3, phi2) -> Hugging Face model folder: config.json, model.safetensors,
  * tokenizer.json, tokenizer_config.json, generation_config.json.
  *
  *   open + check everything (metadata, tensor names/shapes/types, tokenizer) ─▶ CheckpointWriter
- *   ─▶ per tensor: read bytes ─▶ dequantize ─▶ undo q/k permutation (llama) ─▶ write ─▶ JSON files ─▶ commit
+ *   ─▶ per tensor: read bytes ─▶ dequantize ─▶ undo q/k permutation (llama) or split a fused
+ *      attn_qkv (old phi2 files) ─▶ write ─▶ JSON files ─▶ commit
  *
  * A llama file's projection biases (llama.cpp adds any it finds) set attention_bias / mlp_bias, with
  * zeros for the ones of the group the file left out, as a stock LlamaConfig needs all of them.
@@ -18,7 +19,7 @@ import { dequantize, isSupportedType, unsupportedTypeError } from '../io/gguf/de
 import { GgufFile } from '../io/gguf/reader.js';
 import { readGgufVocab } from './gguf-vocab.js';
 import { type LlamaLayout, type TorchDtype, llamaConfig, llamaLayout } from './llama-layout.js';
-import { type TensorMapping, mapLlamaTensors } from './llama-tensors.js';
+import { type TensorMapping, mapGgufTensors } from './llama-tensors.js';
 import { llama3RopeScaling } from './rope-freqs.js';
 import { hfTensorBytes } from './tensor-bytes.js';
 import { buildTokenizerFiles } from './tokenizer-files.js';
@@ -76,7 +77,7 @@ export async function convertGgufToHf(ggufPath: string, outDir: string, options:
   try {
     const vocab = readGgufVocab(gguf.metadata);
     const stated = llamaLayout(gguf.metadata, vocab.tokens.length);
-    const { tensors, tied, biasFlags } = mapLlamaTensors(gguf, stated);
+    const { tensors, tied, biasFlags } = mapGgufTensors(gguf, stated);
     const layout = await withRopeFreqs(gguf, stated);
     const tokenizer = buildTokenizerFiles(vocab, gguf.path, layout.architecture);
     const dtype = modelDtype(tensors);

@@ -1,8 +1,9 @@
 /**
- * A LLaMA-family GGUF's shape, from its <arch>.* metadata (the keys llama.cpp's converter writes),
- * and the transformers config.json it stands for. Key mapping as transformers' GGUF loader
+ * A GGUF's shape, from its <arch>.* metadata (the keys llama.cpp's converter writes), and the
+ * transformers config.json it stands for. Key mapping as transformers' GGUF loader
  * (integrations/ggml.py GGUF_CONFIG_MAPPING["llama"], ["qwen2"]): context_length ->
- * max_position_embeddings, rope.dimension_count -> head_dim, rope.freq_base -> rope_theta, and so on.
+ * max_position_embeddings, rope.dimension_count -> head_dim (phi2: the rotary part of the head,
+ * -> partial_rotary_factor), rope.freq_base -> rope_theta, and so on.
  */
 import { FileError } from '../errors.js';
 import type { GgufMetadata } from '../io/gguf/metadata.js';
@@ -20,7 +21,10 @@ export interface LlamaLayout {
   headDim: number;
   vocab: number;
   contextLength: number;
-  rmsNormEps: number;
+  /** The RMSNorm or LayerNorm epsilon (the architecture's normEps key). */
+  normEps: number;
+  /** How many values of each q/k head are rotated: the head size, or fewer for partial rotary. */
+  ropeDim: number;
   ropeTheta: number;
   /** transformers' rope_scaling, when the file states one. */
   ropeScaling: Record<string, string | number> | undefined;
@@ -38,7 +42,13 @@ export function llamaLayout(metadata: GgufMetadata, tokenCount: number | undefin
   const hidden = metadata.requireInteger(key('embedding_length'));
   const heads = metadata.requireInteger(key('attention.head_count'));
   const kvHeads = metadata.integer(key('attention.head_count_kv')) ?? heads;
-  const headDim = metadata.integer(key('attention.key_length')) ?? metadata.integer(key('rope.dimension_count')) ?? hidden / heads;
+  const statedRopeDim = metadata.integer(key('rope.dimension_count'));
+  // llama.cpp takes the head size from key_length, else embedding_length / head_count; a partial
+  // rotary width says nothing about it.
+  const headDim = metadata.integer(key('attention.key_length')) ?? (arch.partialRotary ? undefined : statedRopeDim) ?? hidden / heads;
+  // llama.cpp would rotate the whole head without the key, but Phi2Model always writes it, and a
+  // phi2 model rotated in full is not the model the file was made from.
+  const ropeDim = arch.partialRotary ? metadata.requireInteger(key('rope.dimension_count')) : headDim;
   const layout: LlamaLayout = {
     architecture,
     arch,
@@ -50,19 +60,26 @@ export function llamaLayout(metadata: GgufMetadata, tokenCount: number | undefin
     headDim,
     vocab: metadata.integer(key('vocab_size')) ?? tokenCount ?? 0,
     contextLength: metadata.requireInteger(key('context_length')),
-    rmsNormEps: metadata.requireNumber(key('attention.layer_norm_rms_epsilon')),
+    normEps: metadata.requireNumber(key(arch.normEps.metadata)),
+    ropeDim,
     ropeTheta: metadata.number(key('rope.freq_base')) ?? 10000,
     ropeScaling: ropeScaling(metadata, key),
   };
   for (const [name, value] of Object.entries(layout)) {
-    if (typeof value === 'number' && !(value > 0 && (Number.isInteger(value) || name === 'rmsNormEps' || name === 'ropeTheta'))) {
+    if (typeof value === 'number' && !(value > 0 && (Number.isInteger(value) || name === 'normEps' || name === 'ropeTheta'))) {
       throw new FileError(file, `metadata gives an impossible ${name} of ${value}`);
     }
   }
   if (heads % kvHeads !== 0) throw new FileError(file, `${key('attention.head_count')} ${heads} is not a multiple of ${key('attention.head_count_kv')} ${kvHeads}`);
   if (headDim % 2 !== 0) throw new FileError(file, `head size ${headDim} is odd, which rotary embeddings cannot split`);
-  const ropeDim = metadata.integer(key('rope.dimension_count'));
-  if (ropeDim !== undefined && ropeDim !== headDim) throw new FileError(file, `partial rotary (${key('rope.dimension_count')} ${ropeDim} < head size ${headDim}) is not supported for ${architecture}`);
+  if (arch.partialRotary) {
+    if (ropeDim > headDim) throw new FileError(file, `${key('rope.dimension_count')} ${ropeDim} is larger than the head size ${headDim}`);
+    if (ropeDim % 2 !== 0) throw new FileError(file, `${key('rope.dimension_count')} ${ropeDim} is odd, which rotary embeddings cannot split`);
+    // the phi2 graph sizes q and the attention output from embedding_length alone
+    if (heads * headDim !== hidden) throw new FileError(file, `head_count ${heads} × head size ${headDim} is not ${key('embedding_length')} ${hidden}, as the ${architecture} graph needs`);
+  } else if (statedRopeDim !== undefined && statedRopeDim !== headDim) {
+    throw new FileError(file, `partial rotary (${key('rope.dimension_count')} ${statedRopeDim} < head size ${headDim}) is not supported for ${architecture}`);
+  }
   return layout;
 }
 
@@ -85,7 +102,10 @@ export interface SpecialTokenIds {
   pad?: number;
 }
 
-/** config.json as transformers 5 saves a LlamaConfig or Qwen2Config (rope_theta + rope_scaling spelling). */
+/**
+ * config.json as transformers saves a LlamaConfig, Qwen2Config, Phi3Config or PhiConfig, in the
+ * legacy rope spelling (rope_theta, rope_scaling, partial_rotary_factor) that both 4 and 5 read.
+ */
 export function llamaConfig(
   layout: LlamaLayout,
   options: { tied: boolean; dtype: TorchDtype; special: SpecialTokenIds; biasFlags?: Record<string, boolean> },
@@ -100,9 +120,10 @@ export function llamaConfig(
     num_key_value_heads: layout.kvHeads,
     head_dim: layout.headDim,
     max_position_embeddings: layout.contextLength,
-    rms_norm_eps: layout.rmsNormEps,
+    [layout.arch.normEps.config]: layout.normEps,
     rope_theta: layout.ropeTheta,
     rope_scaling: layout.ropeScaling ?? null,
+    ...(layout.arch.partialRotary ? { partial_rotary_factor: partialRotaryFactor(layout.ropeDim, layout.headDim) } : {}),
     vocab_size: layout.vocab,
     tie_word_embeddings: options.tied,
     bos_token_id: options.special.bos ?? null,
@@ -116,4 +137,14 @@ export function llamaConfig(
     use_cache: true,
     torch_dtype: options.dtype,
   };
+}
+
+/**
+ * ropeDim / headDim, nudged up where needed so that transformers' int(head_dim × factor) (and our
+ * engine's floor of the same product) gives ropeDim back rather than one less.
+ */
+export function partialRotaryFactor(ropeDim: number, headDim: number): number {
+  let factor = ropeDim / headDim;
+  while (Math.floor(headDim * factor) < ropeDim) factor += Number.EPSILON * factor;
+  return factor;
 }

@@ -1,9 +1,10 @@
 /**
  * Which GGUF tensor becomes which transformers tensor (LlamaForCausalLM, Qwen2ForCausalLM,
- * Phi3ForCausalLM), with the shape the metadata implies for it. Every tensor of the file must be accounted for and every expected one
- * present, with a readable type, before anything is written. Optional projection biases
- * (the architecture's `optionalBiases`) set their group's config flag when any is present, and
- * the group's missing ones become zero tensors.
+ * Phi3ForCausalLM; PhiForCausalLM through phi2-tensors.ts), with the shape the metadata implies
+ * for it. Every tensor of the file must be accounted for and every expected one present, with a
+ * readable type, before anything is written. Optional projection biases (the architecture's
+ * `optionalBiases`) set their group's config flag when any is present, and the group's missing
+ * ones become zero tensors.
  */
 import { FileError } from '../errors.js';
 import type { FloatDtype } from '../io/dtype.js';
@@ -11,44 +12,31 @@ import { isFloatType, isSupportedType, unsupportedTypeError } from '../io/gguf/d
 import type { GgufFile, GgufTensorInfo } from '../io/gguf/reader.js';
 import type { BiasGroup } from './gguf-architectures.js';
 import type { LlamaLayout } from './llama-layout.js';
+import { phi2Plan } from './phi2-tensors.js';
+import { type Expected, type TensorPlan, dimensionLabels, hfShape } from './tensor-plan.js';
 
 export interface TensorMapping {
   /** undefined: a bias the config's flag requires that the file left out, written as zeros. */
   source: GgufTensorInfo | undefined;
   hfName: string;
-  /** transformers shape, [out, in]: the GGUF dims reversed. */
+  /** transformers shape, [out, in]: the GGUF dims reversed (or the slice's rows). */
   shape: readonly number[];
   /** Float sources keep their type; quantized ones become F32. */
   dtype: FloatDtype;
   /** Undo llama.cpp's rotary row interleave over this many heads (q: heads, k: kv heads). */
   unpermuteHeads?: number;
+  /** Only these rows of the source (a fused attn_qkv split into q, k and v). */
+  rows?: { start: number; count: number };
 }
 
-interface Expected {
-  hfName: string;
-  shape: number[];
-  unpermuteHeads?: number;
-  /** The metadata values the shape comes from, for the error message. */
-  from: string;
-  /** An optional bias of this group: present or not, as the file has it. */
-  optionalIn?: BiasGroup;
-}
-
-/** Tensors llama.cpp writes that transformers' LLaMA has no place for, and that change nothing here. */
-const IGNORED = new Set(['rope_freqs.weight']);
-
-function expectedTensors(layout: LlamaLayout, tied: boolean): Map<string, Expected> {
+/** llama.cpp's llama block: RMSNorm, attention, RMSNorm, gated MLP (llama, qwen2, phi3). */
+function llamaPlan(layout: LlamaLayout, tied: boolean): TensorPlan {
   const { hidden, intermediate, heads, kvHeads, headDim, vocab, arch } = layout;
-  // How each dimension follows from the metadata, for the message when a tensor disagrees.
-  const embedding = `embedding_length ${hidden}`;
-  const vocabulary = `vocabulary ${vocab}`;
-  const ffn = `feed_forward_length ${intermediate}`;
-  const q = `head_count ${heads} × head size ${headDim}`;
-  const kv = `head_count_kv ${kvHeads} × head size ${headDim}`;
-  const expected = new Map<string, Expected>();
+  const { embedding, vocabulary, ffn, q, kv } = dimensionLabels(layout);
+  const expected: Expected[] = [];
   const groupOf = (gguf: string) => arch.optionalBiases.find((g) => g.projections.some((p) => gguf.endsWith(`.${p}.bias`)));
   const add = (gguf: string, hfName: string, shape: number[], from: string, unpermuteHeads?: number) =>
-    expected.set(gguf, { hfName, shape, from, unpermuteHeads: arch.permutedQK ? unpermuteHeads : undefined, optionalIn: groupOf(gguf) });
+    expected.push({ gguf, hfName, shape, from, unpermuteHeads: arch.permutedQK ? unpermuteHeads : undefined, optionalIn: groupOf(gguf) });
   add('token_embd.weight', 'model.embed_tokens.weight', [vocab, hidden], `${vocabulary}, ${embedding}`);
   for (let i = 0; i < layout.layers; i++) {
     const blk = `blk.${i}`;
@@ -85,7 +73,8 @@ function expectedTensors(layout: LlamaLayout, tied: boolean): Map<string, Expect
   }
   add('output_norm.weight', 'model.norm.weight', [hidden], embedding);
   if (!tied) add('output.weight', 'lm_head.weight', [vocab, hidden], `${vocabulary}, ${embedding}`);
-  return expected;
+  // the LLaMA-3 rope scaling, which gguf-to-hf.ts reads into rope_scaling
+  return { expected, ignored: new Set(['rope_freqs.weight']) };
 }
 
 function outputDtype(info: GgufTensorInfo): FloatDtype {
@@ -97,7 +86,7 @@ function ggufDims(shape: readonly number[]): string {
   return `[${[...shape].reverse().join(', ')}]`;
 }
 
-export interface LlamaTensorMap {
+export interface GgufTensorMap {
   tensors: TensorMapping[];
   tied: boolean;
   /** Each optional bias group's config flag: true when the file has any bias of the group. */
@@ -105,22 +94,25 @@ export interface LlamaTensorMap {
 }
 
 /**
- * The HF tensors in checkpoint order (embeddings, layers, final norm, head). A file without
- * output.weight has tied embeddings, as llama.cpp writes only the one matrix then.
+ * The HF tensors in checkpoint order (embeddings, layers, final norm, head). A llama-block file
+ * without output.weight has tied embeddings, as llama.cpp writes only the one matrix then.
  */
-export function mapLlamaTensors(gguf: GgufFile, layout: LlamaLayout): LlamaTensorMap {
-  const tied = !gguf.tensor('output.weight');
-  const expected = expectedTensors(layout, tied);
+export function mapGgufTensors(gguf: GgufFile, layout: LlamaLayout): GgufTensorMap {
+  const { expected, ignored } =
+    layout.arch.graph === 'phi2' ? phi2Plan(layout, (name) => gguf.tensor(name) !== undefined) : llamaPlan(layout, !gguf.tensor('output.weight'));
+  const tied = !expected.some((want) => want.hfName === 'lm_head.weight');
+  const accounted = new Set(expected.map((want) => want.gguf));
   for (const info of gguf.tensors) {
-    if (!expected.has(info.name) && !IGNORED.has(info.name)) {
-      throw new FileError(gguf.path, `tensor ${info.name} has no place in a ${layout.architecture} model (this converter supports plain LLaMA-family checkpoints)`);
+    if (!accounted.has(info.name) && !ignored.has(info.name)) {
+      throw new FileError(gguf.path, `tensor ${info.name} has no place in a ${layout.architecture} model (this converter supports plain checkpoints only)`);
     }
   }
   const present = new Set<BiasGroup>();
-  for (const [name, want] of expected) if (want.optionalIn && gguf.tensor(name)) present.add(want.optionalIn);
+  for (const want of expected) if (want.optionalIn && gguf.tensor(want.gguf)) present.add(want.optionalIn);
   const biasFlags = Object.fromEntries(layout.arch.optionalBiases.map((g) => [g.configKey, present.has(g)]));
   const tensors: TensorMapping[] = [];
-  for (const [name, want] of expected) {
+  for (const want of expected) {
+    const name = want.gguf;
     const info = gguf.tensor(name);
     if (want.optionalIn && !present.has(want.optionalIn)) continue;
     if (!info && want.optionalIn) {
@@ -133,7 +125,7 @@ export function mapLlamaTensors(gguf: GgufFile, layout: LlamaLayout): LlamaTenso
       throw new FileError(gguf.path, `tensor ${name} has dims ${ggufDims(info.shape)} but the metadata (${want.from}) implies ${ggufDims(want.shape)}`);
     }
     if (!isSupportedType(info.type)) throw unsupportedTypeError(gguf.path, name, info.type);
-    tensors.push({ source: info, hfName: want.hfName, shape: want.shape, dtype: outputDtype(info), unpermuteHeads: want.unpermuteHeads });
+    tensors.push({ source: info, hfName: want.hfName, shape: hfShape(want), dtype: outputDtype(info), unpermuteHeads: want.unpermuteHeads, rows: want.rows });
   }
   return { tensors, tied, biasFlags };
 }

@@ -1,6 +1,7 @@
 /**
  * One GGUF tensor as the bytes of its transformers counterpart: dequantized (or kept, for float
- * types), with llama.cpp's q/k row interleave undone; zeros for a bias the file left out.
+ * types), with llama.cpp's q/k row interleave undone, or the rows of it that make up the
+ * counterpart (a fused attn_qkv); zeros for a bias the file left out.
  */
 import { FileError } from '../errors.js';
 import { elementSize, fromFloat32 } from '../io/dtype.js';
@@ -14,14 +15,18 @@ export async function hfTensorBytes(gguf: GgufFile, tensor: TensorMapping): Prom
   const raw = await gguf.readBytes(tensor.source);
   let bytes: Uint8Array;
   if (tensor.source.type.name === tensor.dtype) {
-    checkFiniteTensor(gguf.path, tensor.source.name, tensor.dtype, tensor.shape, raw);
+    checkFiniteTensor(gguf.path, tensor.source.name, tensor.dtype, tensor.source.shape, raw);
     bytes = raw;
   } else {
     const values = dequantize(raw, tensor.source.type, gguf.path, tensor.source.name);
     // a quantized block's scale can be NaN or Inf too
     const bad = firstNonFiniteValue(values);
-    if (bad) throw new FileError(gguf.path, `tensor "${tensor.source.name}" holds ${bad.kind} at ${elementPosition(bad.index, tensor.shape)} (weights must be finite numbers)`);
+    if (bad) throw new FileError(gguf.path, `tensor "${tensor.source.name}" holds ${bad.kind} at ${elementPosition(bad.index, tensor.source.shape)} (weights must be finite numbers)`);
     bytes = fromFloat32(values, tensor.dtype);
+  }
+  if (tensor.rows) {
+    const rowBytes = bytes.byteLength / tensor.source.shape[0];
+    bytes = bytes.slice(tensor.rows.start * rowBytes, (tensor.rows.start + tensor.rows.count) * rowBytes);
   }
   return tensor.unpermuteHeads ? unpermuteRows(bytes, tensor.shape[0], tensor.unpermuteHeads) : bytes;
 }

@@ -60,6 +60,11 @@ const refusals: [string, () => Promise<string>, RegExp][] = [
   ['qwen2 metadata without a head count', async () => fixturePath('errors', 'qwen2-no-head-count.gguf'), /qwen2-no-head-count\.gguf: .*qwen2\.attention\.head_count/],
   ['a qwen2 bias of the wrong shape', async () => fixturePath('errors', 'qwen2-short-bias.gguf'), /qwen2-short-bias\.gguf: tensor blk\.1\.attn_k\.bias has dims \[64\] but the metadata \(head_count_kv 2 × head size 64\) implies \[128\]/],
   ['a phi3 up projection without its gate rows', async () => fixturePath('errors', 'phi3-unfused-up.gguf'), /phi3-unfused-up\.gguf: tensor blk\.0\.ffn_up\.weight has dims \[256, 512\] but the metadata \(2 × feed_forward_length 512, embedding_length 256\) implies \[256, 1024\]/],
+  ['phi2 metadata without its rotary width', async () => fixturePath('errors', 'phi2-no-rope-dim.gguf'), /phi2-no-rope-dim\.gguf: metadata phi2\.rope\.dimension_count is missing/],
+  ['a phi2 rotary width past the head size', async () => fixturePath('errors', 'phi2-rope-dim-past-head.gguf'), /phi2-rope-dim-past-head\.gguf: phi2\.rope\.dimension_count 128 is larger than the head size 64/],
+  ['an odd phi2 rotary width', async () => fixturePath('errors', 'phi2-odd-rope-dim.gguf'), /phi2-odd-rope-dim\.gguf: phi2\.rope\.dimension_count 23 is odd/],
+  ['a phi2 file whose head is tied to the embeddings', async () => fixturePath('errors', 'phi2-tied-head.gguf'), /phi2-tied-head\.gguf: tensor output\.weight is missing/],
+  ['a phi2 file without one of its biases', async () => fixturePath('errors', 'phi2-no-down-bias.gguf'), /phi2-no-down-bias\.gguf: tensor blk\.1\.ffn_down\.bias is missing/],
   ['missing file', async () => join(scratch, 'absent.gguf'), /absent\.gguf: not found/],
 ];
 

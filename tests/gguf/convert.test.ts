@@ -1,12 +1,14 @@
 /**
  * GGUF -> Hugging Face conversion, end to end on every fixture (F32, F16, BF16, Q8_0, Q4_0, Q4_1,
- * Q5_0/Q5_1, the k-quants; SentencePiece and byte-level vocabularies; tied and untied; llama, qwen2
- * and phi3 architectures):
+ * Q5_0/Q5_1, the k-quants; SentencePiece and byte-level vocabularies; tied and untied; llama, qwen2,
+ * phi3 and phi2 architectures):
  *  - our engine's logits on the converted folder equal transformers' own GGUF loader's
  *    (AutoModelForCausalLM.from_pretrained(dir, gguf_file=...), float32) within 1e-4 (LLaMA-3
- *    rope scaling, which that loader ignores: the logits of the model the file was made from);
+ *    rope scaling, which that loader ignores, and phi2, which it cannot load: the logits of the
+ *    PhiForCausalLM the file was made from, its weights replaced by the file's dequantized ones);
  *  - our tokenizer on the converted folder gives the ids AutoTokenizer.from_pretrained(dir,
- *    gguf_file=...) gives, on real text and on odd spacing, digits, accents, emoji, special tokens;
+ *    gguf_file=...) gives (phi2: the tokenizer the file was made from), on real text and on odd
+ *    spacing, digits, accents, emoji, special tokens;
  *  - stock transformers loads the converted folder with the same ids and logits.
  */
 import assert from 'node:assert/strict';
@@ -82,7 +84,7 @@ for (const variant of manifest.variants) {
     }
   });
 
-  test(`${label}: tokenizer ids equal transformers' GGUF tokenizer`, async () => {
+  test(`${label}: tokenizer ids equal the ${variant.ids_from}'s`, async () => {
     const { dir, referenceIds } = converted.get(variant.name) ?? assert.fail('not converted');
     const tokenizer = await loadTokenizer(dir);
     texts.forEach((text, i) => assert.deepEqual(tokenizer.encode(text), referenceIds[i], `text ${i}: ${JSON.stringify(text.slice(0, 60))}`));
@@ -143,7 +145,8 @@ test('config.json and generation_config.json state what the GGUF says', async ()
   assert.equal(Math.fround(config.rms_norm_eps as number), Math.fround(1e-5));
   const dtypes = Object.fromEntries(manifest.variants.map((v) => [v.name, converted.get(v.name)?.summary.dtype]));
   assert.deepEqual(dtypes, { f32: 'float32', f16: 'float16', bf16: 'bfloat16', q8_0: 'float32', q4_0: 'float32', q4_1: 'float32', q5: 'float32', kquants: 'float32', 'llama3-rope': 'float32',
-    'qwen2-f32': 'float32', 'qwen2-q8_0': 'float32', 'qwen2-q4_k': 'float32', 'phi3-f32': 'float32', 'phi3-q8_0': 'float32' });
+    'qwen2-f32': 'float32', 'qwen2-q8_0': 'float32', 'qwen2-q4_k': 'float32', 'phi3-f32': 'float32', 'phi3-q8_0': 'float32',
+    'phi2-f32': 'float32', 'phi2-q8_0': 'float32', 'phi2-q4_k': 'float32' });
   const generation = await readJson<Record<string, unknown>>(join(f16.dir, 'generation_config.json'));
   assert.equal(generation.eos_token_id, config.eos_token_id);
 });
@@ -177,6 +180,32 @@ test('a phi3 GGUF becomes a Phi3ForCausalLM folder with its fused projections an
   assert.deepEqual(header['model.layers.0.mlp.gate_up_proj.weight'].shape, [1024, 256]);
   const tokenizer = await readJson<{ normalizer: { type: string }; pre_tokenizer: unknown }>(join(phi3.dir, 'tokenizer.json'));
   assert.deepEqual([tokenizer.normalizer.type, tokenizer.pre_tokenizer], ['Sequence', null]);
+});
+
+test('a phi2 GGUF becomes a PhiForCausalLM folder: partial rotary, LayerNorm biases, untied head with a bias', async () => {
+  const phi2 = converted.get('phi2-f32') ?? assert.fail('not converted');
+  const config = await readJson<Record<string, unknown>>(join(phi2.dir, 'config.json'));
+  assert.deepEqual(
+    [config.architectures, config.model_type, config.partial_rotary_factor, config.hidden_act, config.rope_theta, config.intermediate_size, config.num_key_value_heads, config.tie_word_embeddings, config.vocab_size],
+    [['PhiForCausalLM'], 'phi', 0.375, 'gelu_new', 10000, 1024, 4, false, 768],
+  );
+  assert.equal(Math.fround(config.layer_norm_eps as number), Math.fround(1e-5));
+  assert.equal(config.rms_norm_eps, undefined);
+  const header = async (dir: string) => {
+    const bytes = await readFile(join(dir, 'model.safetensors'));
+    return JSON.parse(bytes.subarray(8, 8 + Number(bytes.readBigUInt64LE(0))).toString('utf8')) as Record<string, { shape: number[] }>;
+  };
+  const separate = await header(phi2.dir);
+  const fused = await header(converted.get('phi2-q8_0')?.dir ?? assert.fail('not converted'));
+  const names = Object.keys(separate).filter((n) => n !== '__metadata__').sort();
+  assert.deepEqual(Object.keys(fused).filter((n) => n !== '__metadata__').sort(), names, 'a fused attn_qkv splits into the same tensors');
+  for (const name of ['lm_head.bias', 'model.final_layernorm.bias', 'model.layers.1.input_layernorm.bias', 'model.layers.1.self_attn.dense.bias', 'model.layers.0.mlp.fc1.bias', 'model.layers.0.mlp.fc2.bias']) {
+    assert.ok(separate[name], name);
+  }
+  assert.deepEqual(fused['model.layers.0.self_attn.k_proj.weight'].shape, [256, 256]);
+  assert.deepEqual(fused['model.layers.0.self_attn.v_proj.bias'].shape, [256]);
+  assert.equal(phi2.summary.tiedEmbeddings, false);
+  assert.match(phi2.summary.tokenizer, /gpt2 \(byte-level BPE, pre phi-2\)/);
 });
 
 test('tokenizer_config.json carries the special tokens, add_bos_token and the chat template', async () => {

@@ -17,8 +17,13 @@ export interface GgufVariant {
   tokenizer: string;
   pre: string | null;
   tied: boolean;
-  /** "transformers GGUF loader", or "transformers model" (the model the file was written from) */
+  /**
+   * "transformers GGUF loader", "transformers model" (the model the file was written from), or
+   * "dequantized transformers model" (that model with the file's dequantized weights: phi2)
+   */
   logits_from: string;
+  /** "transformers GGUF tokenizer", or (phi2) "transformers tokenizer the file was made from" */
+  ids_from: string;
   logits_dims: number[];
 }
 

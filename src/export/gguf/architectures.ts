@@ -1,9 +1,10 @@
 /**
  * Which llama.cpp architecture a transformers model type is written as, read from the same table
  * the GGUF import side uses (src/convert/gguf-architectures.ts), so the two directions cannot
- * disagree on a family's layout. Fused layouts (phi3's attn_qkv / ffn_up) are import-only.
+ * disagree on a family's layout. Fused layouts (phi3's attn_qkv / ffn_up) and the phi2 block are
+ * import-only: the export writes the llama block alone.
  */
-import { GGUF_ARCHITECTURES } from '../../convert/gguf-architectures.js';
+import { GGUF_ARCHITECTURES, type GgufArchitecture } from '../../convert/gguf-architectures.js';
 
 export interface GgufExportArchitecture {
   /** general.architecture, and the prefix of every hyperparameter key. */
@@ -17,8 +18,12 @@ export interface GgufExportArchitecture {
   requiredQkvBias: boolean;
 }
 
+function exportable(a: GgufArchitecture): boolean {
+  return a.graph === 'llama' && !a.fused;
+}
+
 export const EXPORTABLE_MODEL_TYPES: readonly string[] = Object.values(GGUF_ARCHITECTURES)
-  .filter((a) => !a.fused)
+  .filter(exportable)
   .map((a) => a.modelType);
 
 /**
@@ -32,7 +37,7 @@ const WHEN_HEADS_NARROWER: Readonly<Record<string, string>> = { qwen2: 'llama' }
 
 function fromImportTable(name: string): GgufExportArchitecture | undefined {
   const a = GGUF_ARCHITECTURES[name];
-  if (!a || a.fused) return undefined;
+  if (!a || !exportable(a)) return undefined;
   return { name, permuteQK: a.permutedQK, requiredQkvBias: a.qkvBias };
 }
 
@@ -55,7 +60,7 @@ export interface ExportShape {
 /** The architecture to write a `modelType` model of this shape as. */
 export function exportArchitecture(modelType: string, shape: ExportShape): GgufExportArchitecture | undefined {
   const name = Object.keys(GGUF_ARCHITECTURES).find((key) => GGUF_ARCHITECTURES[key].modelType === modelType);
-  if (name === undefined || GGUF_ARCHITECTURES[name].fused) return undefined;
+  if (name === undefined || !exportable(GGUF_ARCHITECTURES[name])) return undefined;
   if (!shape.uniformWidths) return PER_LAYER_WIDTHS;
   const headsFillHidden = shape.headsFillHidden;
   const fallback = WHEN_HEADS_NARROWER[name];
