@@ -55,11 +55,22 @@ function factorDiagonal(a: Float64Array, n: number): Float64Array {
 }
 
 /**
- * Solve A·Z = B for Z, A [n, n] symmetric positive definite (read, not modified), B [n, m].
- * Throws NotPositiveDefinite when a pivot is not positive.
+ * Rows of the trailing update computed per GEMM: bounds its output to UPDATE_ROWS × n float64
+ * (63 MB at n = 7700) where one product would be n² (475 MB).
  */
-export async function solveSpd(gemm: Gemm, aIn: Float64Array, n: number, b: Float64Array, m: number): Promise<Float64Array> {
-  const a = Float64Array.from(aIn);
+const UPDATE_ROWS = 1024;
+
+export interface SolveOptions {
+  /** Factor `a` in place, destroying it (the caller gives it up): saves a copy of n² float64. */
+  overwrite?: boolean;
+}
+
+/**
+ * Solve A·Z = B for Z, A [n, n] symmetric positive definite (read, not modified, unless
+ * `overwrite`), B [n, m]. Throws NotPositiveDefinite when a pivot is not positive.
+ */
+export async function solveSpd(gemm: Gemm, aIn: Float64Array, n: number, b: Float64Array, m: number, options: SolveOptions = {}): Promise<Float64Array> {
+  const a = options.overwrite ? aIn : Float64Array.from(aIn);
   const inverses: Float64Array[] = [];
   const starts: number[] = [];
   for (let k0 = 0; k0 < n; k0 += BLOCK) {
@@ -71,13 +82,18 @@ export async function solveSpd(gemm: Gemm, aIn: Float64Array, n: number, b: Floa
     starts.push(k0);
     const r = n - k0 - kb;
     if (r === 0) continue;
-    // panel: L21 = A21 · L11⁻ᵀ; trailing update: A22 −= L21 · L21ᵀ
+    // panel: L21 = A21 · L11⁻ᵀ; trailing update: A22 −= L21 · L21ᵀ, lower triangle only (all the
+    // factorisation reads), in row chunks: chunk rows [i0, i1) need columns [0, i1)
     const l21 = await gemm.matmul('float64', block(a, n, k0 + kb, n, k0, k0 + kb), r, kb, inv, kb, true);
     putBlock(a, n, k0 + kb, k0, l21, r, kb);
-    const update = await gemm.matmul('float64', l21, r, kb, l21, r, true);
-    for (let i = 0; i < r; i++) {
-      const row = (k0 + kb + i) * n + k0 + kb;
-      for (let j = 0; j < r; j++) a[row + j] -= update[i * r + j];
+    for (let i0 = 0; i0 < r; i0 += UPDATE_ROWS) {
+      const i1 = Math.min(r, i0 + UPDATE_ROWS);
+      const update = await gemm.matmul('float64', l21.subarray(i0 * kb, i1 * kb), i1 - i0, kb, l21.subarray(0, i1 * kb), i1, true);
+      for (let i = i0; i < i1; i++) {
+        const row = (k0 + kb + i) * n + k0 + kb;
+        const from = (i - i0) * i1;
+        for (let j = 0; j <= i; j++) a[row + j] -= update[from + j];
+      }
     }
   }
 

@@ -58,7 +58,7 @@ export const lsq: RecoveryMethod = {
     }
     let delta: Float64Array;
     try {
-      delta = await solveSpd(gemm, a, n, rhs, D); // [n, out]
+      delta = await solveSpd(gemm, a, n, rhs, D, { overwrite: true }); // [n, out]; `a` is not read again
     } catch (e) {
       if (e instanceof NotPositiveDefinite) throw new RecoveryFailure(`the damped Gram matrix is not positive definite (${e.message}); raise --recover-damp`);
       throw e;
