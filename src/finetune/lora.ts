@@ -103,6 +103,11 @@ export function adaptedModules(spec: ArchSpec, layer: number, targets: readonly 
   return out;
 }
 
+/** Refuses `targets` that split a fused tensor of `spec` (adaptedModules' one-line error), before any work. */
+export function checkTargets(spec: ArchSpec, targets: readonly LoraTarget[]): void {
+  for (let i = 0; i < spec.numLayers; i++) adaptedModules(spec, i, targets);
+}
+
 /**
  * peft's default initialisation: A ~ kaiming_uniform(a=√5), i.e. U(−1/√in, 1/√in); B = 0, so the
  * adapted model starts equal to the base. Seeded, in layer then target order.
