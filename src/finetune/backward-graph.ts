@@ -6,10 +6,12 @@
  * Without LoRA dropout the frozen weights enter as graph inputs already merged with their adapters
  * (W' = W + s·B·A, what the forward ran with), and A, B as extra inputs for their own gradients.
  * With dropout (peft's lora_dropout: the adapter branch reads x ⊙ M, M = keep-mask / (1 − p)) the
- * weights enter unmerged and each adapted projection takes its mask M [N, in] as `lora_mask.*`;
+ * weights enter unmerged and each adapted module takes its mask M [N, in] as `lora_mask.*`;
  * the same forward with the layer's output instead of the backward is buildLayerDropoutForwardGraph,
  * what training's forward runs then (the engine's layer graph knows no adapters). Layout mirrors
  * src/engine/layer.ts: hidden states as [N = B·T, d], attention as [B, kv_heads, group, T, head_dim].
+ * Adapters are per checkpoint module (lora.ts): a fused one's parts (Phi-3's q, k, v) share its A
+ * and own its B's row blocks, so their backward runs together.
  *
  *   hidden, grad_out, attn_bias, cos, sin, weights, lora_a.*, lora_b.* (, lora_mask.*)
  *     ─▶ grad_hidden, grad_a.*, grad_b.*
@@ -41,7 +43,7 @@ export interface BackwardGraphOptions {
   adapted: readonly AdapterLayout[];
   rank: number;
   scale: number;
-  /** LoRA dropout: weights unmerged, one `lora_mask.*` input per adapted projection. */
+  /** LoRA dropout: weights unmerged, one `lora_mask.*` input per adapted module (a fused one reads one mask, as in peft). */
   dropout?: boolean;
 }
 
