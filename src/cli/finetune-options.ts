@@ -28,7 +28,7 @@ const TRAINING_OPTIONS: readonly TrainingOption[] = [
   { name: 'lora-rank', value: '<r>', description: 'LoRA rank', parse: positiveInt, default: 8 },
   { name: 'lora-alpha', value: '<a>', description: 'LoRA alpha (scale alpha / rank)', parse: positiveNumber, default: 16 },
   { name: 'lora-dropout', value: '<p>', description: "peft's lora_dropout: dropout on each adapter's input while training, masks drawn from the seed (the merge ignores it)", parse: dropoutProbability, default: 0 },
-  { name: 'targets', value: '<list>', description: 'projections to adapt', default: 'q,k,v,o,gate,up,down' },
+  { name: 'targets', value: '<list>', description: 'projections to adapt; where the model fuses several into one tensor (Phi-3: q,k,v in qkv_proj, gate,up in gate_up_proj) that module gets one adapter, as in peft, so name all of its projections or none', default: 'q,k,v,o,gate,up,down' },
   { name: 'lr', value: '<f>', description: 'peak learning rate', parse: positiveNumber, default: 3e-4 },
   { name: 'warmup', value: '<n>', description: 'optimizer steps of linear warmup', parse: nonNegativeInt, default: 0 },
   { name: 'schedule', value: '<name>', description: 'learning-rate schedule after warmup', choices: SCHEDULES, default: 'cosine' },

@@ -10,7 +10,7 @@ import { ElemType, GraphBuilder, float } from '../engine/graph.js';
 import { VERSION } from '../engine/model.js';
 import { OrtSession } from '../engine/session.js';
 import type { SessionOptions } from '../engine/session.js';
-import { loraScale } from './lora.js';
+import { loraScale, partB } from './lora.js';
 import type { LoraAdapter, LoraConfig } from './lora.js';
 
 function buildMergeGraph(rank: number, scale: number): Uint8Array {
@@ -32,16 +32,19 @@ export class AdapterMerger {
     return new AdapterMerger(await OrtSession.create(buildMergeGraph(config.rank, loraScale(config)), session), config.rank);
   }
 
-  /** A layer's weights with its adapters merged in (unadapted weights shared, not copied). */
+  /** A layer's weights with its adapters merged in, part by part of a fused module (unadapted weights shared, not copied). */
   async mergedLayer(base: Map<LayerWeightName, Float32Array>, adapters: readonly LoraAdapter[]): Promise<Map<LayerWeightName, Float32Array>> {
     const out = new Map(base);
     for (const ad of adapters) {
-      const { merged } = await this.session.run({
-        weight: { type: 'float32', data: base.get(ad.weight)!, dims: [ad.outFeatures, ad.inFeatures] },
-        lora_a: { type: 'float32', data: ad.a, dims: [this.rank, ad.inFeatures] },
-        lora_b: { type: 'float32', data: ad.b, dims: [ad.outFeatures, this.rank] },
-      });
-      out.set(ad.weight, merged.data);
+      for (const part of ad.parts) {
+        const rows = part.rows[1] - part.rows[0];
+        const { merged } = await this.session.run({
+          weight: { type: 'float32', data: base.get(part.weight)!, dims: [rows, ad.inFeatures] },
+          lora_a: { type: 'float32', data: ad.a, dims: [this.rank, ad.inFeatures] },
+          lora_b: { type: 'float32', data: partB(ad, part, this.rank), dims: [rows, this.rank] },
+        });
+        out.set(part.weight, merged.data);
+      }
     }
     return out;
   }

@@ -6,10 +6,12 @@
  * Without LoRA dropout the frozen weights enter as graph inputs already merged with their adapters
  * (W' = W + s·B·A, what the forward ran with), and A, B as extra inputs for their own gradients.
  * With dropout (peft's lora_dropout: the adapter branch reads x ⊙ M, M = keep-mask / (1 − p)) the
- * weights enter unmerged and each adapted projection takes its mask M [N, in] as `lora_mask.*`;
+ * weights enter unmerged and each adapted module takes its mask M [N, in] as `lora_mask.*`;
  * the same forward with the layer's output instead of the backward is buildLayerDropoutForwardGraph,
  * what training's forward runs then (the engine's layer graph knows no adapters). Layout mirrors
  * src/engine/layer.ts: hidden states as [N = B·T, d], attention as [B, kv_heads, group, T, head_dim].
+ * Adapters are per checkpoint module (lora.ts): a fused one's parts (Phi-3's q, k, v) share its A
+ * and own its B's row blocks, so their backward runs together.
  *
  *   hidden, grad_out, attn_bias, cos, sin, weights, lora_a.*, lora_b.* (, lora_mask.*)
  *     ─▶ grad_hidden, grad_a.*, grad_b.*
@@ -19,19 +21,29 @@ import { ElemType, GraphBuilder, int, ints } from '../engine/graph.js';
 import { VERSION } from '../engine/model.js';
 import { activation } from '../engine/ops/activation.js';
 import { applyRope } from '../engine/ops/rope.js';
-import { activationDerivative, linearBackward, loraLinear, normBackward, normForward, softmaxBackward } from './grad-ops.js';
+import { linear } from '../engine/ops/linear.js';
+import { activationDerivative, linearBackward, loraBranch, normBackward, normForward, softmaxBackward } from './grad-ops.js';
 import type { LinearBackward, LoraValues } from './grad-ops.js';
+import { adapterId } from './lora.js';
+import type { AdapterLayout } from './lora.js';
 
-export const loraInputName = (which: 'a' | 'b', weight: LayerWeightName): string => `lora_${which}.${weight}`;
-export const loraGradName = (which: 'a' | 'b', weight: LayerWeightName): string => `grad_${which}.${weight}`;
-export const loraMaskName = (weight: LayerWeightName): string => `lora_mask.${weight}`;
+/** Graph names of an adapter's inputs and gradients, by adapterId (`q`, `q+k+v`). */
+export const loraInputName = (which: 'a' | 'b', adapter: AdapterLayout): string => `lora_${which}.${adapterId(adapter)}`;
+export const loraGradName = (which: 'a' | 'b', adapter: AdapterLayout): string => `grad_${which}.${adapterId(adapter)}`;
+export const loraMaskName = (adapter: AdapterLayout): string => `lora_mask.${adapterId(adapter)}`;
+
+/** An adapter as graph values, with where it sits. */
+interface AdapterValues {
+  layout: AdapterLayout;
+  values: LoraValues;
+}
 
 export interface BackwardGraphOptions {
-  /** Adapted weights of this layer. */
-  adapted: readonly { weight: LayerWeightName; shape: readonly number[] }[];
+  /** Adapted modules of this layer. */
+  adapted: readonly AdapterLayout[];
   rank: number;
   scale: number;
-  /** LoRA dropout: weights unmerged, one `lora_mask.*` input per adapted projection. */
+  /** LoRA dropout: weights unmerged, one `lora_mask.*` input per adapted module (a fused one reads one mask, as in peft). */
   dropout?: boolean;
 }
 
@@ -52,23 +64,40 @@ function emitTrainingForward(g: GraphBuilder, spec: ArchSpec, layer: number, opt
   const cos = g.input('cos', ElemType.FLOAT, ['batch', 1, 'seq', half]);
   const sin = g.input('sin', ElemType.FLOAT, ['batch', 1, 'seq', half]);
   const weights = new Map(spec.layerWeights(layer).map((w) => [w.name, g.input(w.name, ElemType.FLOAT, w.shape)]));
-  const lora = new Map<LayerWeightName, LoraValues>();
-  for (const { weight, shape: [out, inF] } of opts.adapted) {
-    lora.set(weight, {
-      a: g.input(loraInputName('a', weight), ElemType.FLOAT, [opts.rank, inF]),
-      b: g.input(loraInputName('b', weight), ElemType.FLOAT, [out, opts.rank]),
+  /** Each adapted logical weight's adapter (the parts of a fused module share one). */
+  const lora = new Map<LayerWeightName, AdapterValues>();
+  for (const layout of opts.adapted) {
+    const values = {
+      a: g.input(loraInputName('a', layout), ElemType.FLOAT, [opts.rank, layout.inFeatures]),
+      b: g.input(loraInputName('b', layout), ElemType.FLOAT, [layout.outFeatures, opts.rank]),
       scale: opts.scale,
-      mask: opts.dropout ? g.input(loraMaskName(weight), ElemType.FLOAT, ['tokens', inF]) : undefined,
-    });
+      mask: opts.dropout ? g.input(loraMaskName(layout), ElemType.FLOAT, ['tokens', layout.inFeatures]) : undefined,
+    };
+    for (const part of layout.parts) lora.set(part.weight, { layout, values });
   }
   const need = (n: LayerWeightName): string => {
     const w = weights.get(n);
     if (!w) throw new Error(`layer ${layer}: missing weight ${n}`);
     return w;
   };
+  // Under dropout a fused module's branch is computed once, for all its parts (they read one input).
+  const branches = new Map<AdapterLayout, { x: string; branch: string }>();
+  /** Projection `name` (q, k, ...): merged weights need no adapter nodes; under dropout, W·x + its rows of the branch. */
   const proj = (name: string, x: string) => {
     const weight = `${name}.weight` as LayerWeightName;
-    return loraLinear(g, `/fwd/${name}_proj`, x, need(weight), weights.get(`${name}.bias` as LayerWeightName), lora.get(weight));
+    const base = linear(g, `/fwd/${name}_proj`, x, need(weight), weights.get(`${name}.bias` as LayerWeightName));
+    const ad = lora.get(weight);
+    const mask = ad?.values.mask;
+    if (!ad || !mask) return base;
+    let shared = branches.get(ad.layout);
+    if (!shared) {
+      shared = { x, branch: loraBranch(g, `/fwd/${adapterId(ad.layout)}_proj/lora`, x, { ...ad.values, mask }) };
+      branches.set(ad.layout, shared);
+    }
+    if (shared.x !== x) throw new Error(`layer ${layer}: the parts of ${adapterId(ad.layout)} read different inputs`);
+    const { rows } = ad.layout.parts.find((p) => p.weight === weight)!;
+    const mine = ad.layout.parts.length === 1 ? shared.branch : g.op(`/fwd/${name}_proj/lora/Slice`, 'Slice', [shared.branch, g.i64([rows[0]]), g.i64([rows[1]]), g.i64([1])]);
+    return g.op(`/fwd/${name}_proj/lora/Add`, 'Add', [base, mine]);
   };
   const normFwd = (prefix: 'attn_norm' | 'mlp_norm' | 'q_norm' | 'k_norm', x: string, kind = spec.norm.kind) =>
     normForward(g, kind, `/fwd/${prefix}`, x, need(`${prefix}.weight`), weights.get(`${prefix}.bias`), spec.norm.eps);
@@ -150,31 +179,50 @@ export function buildLayerBackwardGraph(spec: ArchSpec, layer: number, opts: Bac
   const { d, heads, kvHeads, group, dh, shapeOf, x, cos, sin, lora, need, toHeads, fromHeads, swapLast } = f;
   const { attnNorm, h, qNorm, kNorm, q5, k5, v5, attnScale, probs, oIn, mlpNorm, mlpIn, gate, up, act, mlpHidden } = f;
   const gradOut = g.input('grad_out', ElemType.FLOAT, ['batch', 'seq', d]);
-  const grads: { weight: LayerWeightName; result: LinearBackward }[] = [];
-  /** Backward of projection `name` (q, k, ...), collecting its LoRA gradients. */
-  const projBack = (name: string, xIn: string, dyIn: string): string => {
-    const weight = `${name}.weight` as LayerWeightName;
-    const result = linearBackward(g, `/bwd/${name}_proj`, xIn, dyIn, need(weight), lora.get(weight));
-    if (result.dA) grads.push({ weight, result });
-    return result.dx;
+  const grads: { layout: AdapterLayout; result: LinearBackward }[] = [];
+  /**
+   * Backward of the projections `dys` names (q, k, ...), all reading `xIn`: dL/d(xIn) summed over
+   * them, collecting the LoRA gradients. A fused module's parts must come in one call, since its
+   * adapter's gradients need every part's output gradient.
+   */
+  const projBack = (path: string, xIn: string, dys: Record<string, string>): string => {
+    const given = new Map(Object.entries(dys).map(([name, dy]) => [`${name}.weight` as LayerWeightName, dy]));
+    const done = new Set<LayerWeightName>();
+    const terms: string[] = [];
+    for (const weight of given.keys()) {
+      if (done.has(weight)) continue;
+      const ad = lora.get(weight);
+      const members = ad ? ad.layout.parts.map((p) => p.weight) : [weight];
+      const parts = members.map((w) => {
+        const dy = given.get(w);
+        if (!dy) throw new Error(`layer ${layer}: the backward of ${adapterId(ad!.layout)} needs the gradient of ${w}`);
+        done.add(w);
+        return { weight: need(w), dy };
+      });
+      const id = ad ? adapterId(ad.layout) : weight.replace(/\.weight$/, '');
+      const result = linearBackward(g, `/bwd/${id}_proj`, xIn, parts, ad?.values);
+      if (ad && result.dA) grads.push({ layout: ad.layout, result });
+      terms.push(result.dx);
+    }
+    return terms.reduce((sum, t, i) => (i === 0 ? t : g.op(`${path}/Add_${i}`, 'Add', [sum, t])));
   };
 
   // ---- backward
   const dy = g.op('/flatten/grad/Reshape', 'Reshape', [gradOut, g.i64([-1, d])]);
-  const dMlpHidden = projBack('down', mlpHidden, dy);
+  const dMlpHidden = projBack('/bwd/down', mlpHidden, { down: dy });
   let dMlpIn: string;
   if (gate) {
     const dAct = g.op('/bwd/gated/act/Mul', 'Mul', [dMlpHidden, up]);
     const dUp = g.op('/bwd/gated/up/Mul', 'Mul', [dMlpHidden, act]);
     const dGate = g.op('/bwd/act/Mul', 'Mul', [dAct, activationDerivative(g, spec.activation, '/bwd/act/deriv', gate)]);
-    dMlpIn = g.op('/bwd/mlp_in/Add', 'Add', [projBack('gate', mlpIn, dGate), projBack('up', mlpIn, dUp)]);
+    dMlpIn = projBack('/bwd/mlp_in', mlpIn, { gate: dGate, up: dUp });
   } else {
     const dUp = g.op('/bwd/act/Mul', 'Mul', [dMlpHidden, activationDerivative(g, spec.activation, '/bwd/act/deriv', up)]);
-    dMlpIn = projBack('up', mlpIn, dUp);
+    dMlpIn = projBack('/bwd/mlp_in', mlpIn, { up: dUp });
   }
   // the gradient reaching the attention block's output (and, through the residual, the input)
   const dResidual = mlpNorm ? g.op('/bwd/mlp_norm/residual/Add', 'Add', [dy, normBackward(g, spec.norm.kind, '/bwd/mlp_norm', mlpNorm, dMlpIn)]) : dy;
-  const dOIn = projBack('o', oIn, dResidual);
+  const dOIn = projBack('/bwd/o', oIn, { o: dResidual });
 
   const dCtx5 = g.op('/bwd/context/group/Reshape', 'Reshape', [toHeads('/bwd/context', dOIn, heads), g.i64([0, kvHeads, group, -1, dh])]);
   const dProbs = g.op('/bwd/probs/MatMul', 'MatMul', [dCtx5, swapLast('/bwd/v5', v5)]);
@@ -192,18 +240,14 @@ export function buildLayerBackwardGraph(spec: ArchSpec, layer: number, opts: Bac
     dQ = normBackward(g, spec.qkNorm!, '/bwd/q_norm', qNorm, dQ);
     dKr = normBackward(g, spec.qkNorm!, '/bwd/k_norm', kNorm, dKr);
   }
-  let dH = g.op('/bwd/qkv/Add', 'Add', [
-    g.op('/bwd/qk/Add', 'Add', [projBack('q', h, fromHeads('/bwd/q', dQ, heads)), projBack('k', h, fromHeads('/bwd/k', dKr, kvHeads))]),
-    projBack('v', h, fromHeads('/bwd/v', dV, kvHeads)),
-  ]);
+  let dH = projBack('/bwd/qkv', h, { q: fromHeads('/bwd/q', dQ, heads), k: fromHeads('/bwd/k', dKr, kvHeads), v: fromHeads('/bwd/v', dV, kvHeads) });
   if (!mlpNorm) dH = g.op('/bwd/parallel/Add', 'Add', [dH, dMlpIn]);
   const dX = g.op('/bwd/residual/Add', 'Add', [dResidual, normBackward(g, spec.norm.kind, '/bwd/attn_norm', attnNorm, dH)]);
 
   g.output(g.op('/bwd/unflatten/Reshape', 'Reshape', [dX, shapeOf]), 'grad_hidden', ElemType.FLOAT, ['batch', 'seq', d]);
-  for (const { weight, result } of grads) {
-    const { shape: [out, inF] } = opts.adapted.find((a) => a.weight === weight)!;
-    g.output(result.dA!, loraGradName('a', weight), ElemType.FLOAT, [opts.rank, inF]);
-    g.output(result.dB!, loraGradName('b', weight), ElemType.FLOAT, [out, opts.rank]);
+  for (const { layout, result } of grads) {
+    g.output(result.dA!, loraGradName('a', layout), ElemType.FLOAT, [opts.rank, layout.inFeatures]);
+    g.output(result.dB!, loraGradName('b', layout), ElemType.FLOAT, [layout.outFeatures, opts.rank]);
   }
   return g.toBytes(VERSION);
 }

@@ -212,7 +212,7 @@ export async function finetune(req: FinetuneRequest): Promise<FinetuneSummary> {
       plans: identity,
       layerTensors: async (i) => {
         const merged = mergedLayerWeights(student.weights.layers[i], lora.layers[i], lora.config);
-        return new Map(lora.layers[i].map((ad) => [ad.weight, merged.get(ad.weight)!]));
+        return new Map(lora.layers[i].flatMap((ad) => ad.parts.map((p) => [p.weight, merged.get(p.weight)!] as const)));
       },
       json: () => record,
     });

@@ -6,7 +6,6 @@
 import { int, ints } from '../engine/graph.js';
 import type { GraphBuilder } from '../engine/graph.js';
 import type { Activation, NormKind } from '../arch/spec.js';
-import { linear } from '../engine/ops/linear.js';
 
 const SQRT_2_OVER_PI = Math.sqrt(2 / Math.PI);
 
@@ -54,17 +53,11 @@ export interface LoraValues {
   mask?: string;
 }
 
-/**
- * A projection's forward. Without a dropout mask the weight is the merged W' and the adapter needs
- * no nodes; with one, y = x·Wᵀ (+ bias) + s·((x ⊙ M)·Aᵀ)·Bᵀ on the unmerged W, as peft computes it.
- */
-export function loraLinear(g: GraphBuilder, path: string, x: string, weight: string, bias: string | undefined, lora?: LoraValues): string {
-  const base = linear(g, path, x, weight, bias);
-  if (!lora?.mask) return base;
-  const dropped = g.op(`${path}/lora/dropout/Mul`, 'Mul', [x, lora.mask]);
-  const down = g.op(`${path}/lora/xA/Gemm`, 'Gemm', [dropped, lora.a], { transB: int(1) });
-  const branch = g.op(`${path}/lora/up/Gemm`, 'Gemm', [down, lora.b], { transB: int(1), alpha: { kind: 'float', value: lora.scale } });
-  return g.op(`${path}/lora/Add`, 'Add', [base, branch]);
+/** The adapter branch s·((x ⊙ M)·Aᵀ)·Bᵀ [N, out] of a LoRA with a dropout mask M. */
+export function loraBranch(g: GraphBuilder, path: string, x: string, lora: LoraValues & { mask: string }): string {
+  const dropped = g.op(`${path}/dropout/Mul`, 'Mul', [x, lora.mask]);
+  const down = g.op(`${path}/xA/Gemm`, 'Gemm', [dropped, lora.a], { transB: int(1) });
+  return g.op(`${path}/up/Gemm`, 'Gemm', [down, lora.b], { transB: int(1), alpha: { kind: 'float', value: lora.scale } });
 }
 
 export interface LinearBackward {
@@ -73,16 +66,26 @@ export interface LinearBackward {
   dB?: string;
 }
 
+/** One output block of a projection: its weight rows and the gradient of its output. */
+export interface LinearPart {
+  weight: string;
+  dy: string;
+}
+
 /**
  * y = x·W'ᵀ (+ bias) where W' = W + s·B·A is the merged weight the forward ran with:
  *   dx = dy·W'  (this is dy·W + s·(dy·B)·A)
  *   dB = s·dyᵀ·(x·Aᵀ);   dA = s·(dy·B)ᵀ·x
  * With a dropout mask M the adapter reads x̃ = x ⊙ M and `weight` is the unmerged W:
  *   dx = dy·W + s·((dy·B)·A) ⊙ M;   dB = s·dyᵀ·(x̃·Aᵀ);   dA = s·(dy·B)ᵀ·x̃
+ * A fused module comes as several parts (row blocks of W and of y): dy is their gradients side by
+ * side, and dy·W the sum of each part's.
  */
-export function linearBackward(g: GraphBuilder, path: string, x: string, dy: string, weight: string, lora?: LoraValues): LinearBackward {
-  const direct = g.op(`${path}/dx/MatMul`, 'MatMul', [dy, weight]);
+export function linearBackward(g: GraphBuilder, path: string, x: string, parts: readonly LinearPart[], lora?: LoraValues): LinearBackward {
+  const directs = parts.map((p, i) => g.op(parts.length === 1 ? `${path}/dx/MatMul` : `${path}/dx/MatMul_${i}`, 'MatMul', [p.dy, p.weight]));
+  const direct = directs.reduce((sum, d, i) => (i === 0 ? d : g.op(`${path}/dx/parts/Add_${i}`, 'Add', [sum, d])));
   if (!lora) return { dx: direct };
+  const dy = parts.length === 1 ? parts[0].dy : g.op(`${path}/dy/Concat`, 'Concat', parts.map((p) => p.dy), { axis: int(1) });
   const xLora = lora.mask ? g.op(`${path}/lora/dropout/Mul`, 'Mul', [x, lora.mask]) : x;
   const down = g.op(`${path}/lora/xA/Gemm`, 'Gemm', [xLora, lora.a], { transB: int(1) }); // [N, r]
   const dDown = g.op(`${path}/lora/dyB/MatMul`, 'MatMul', [dy, lora.b]); // [N, r]

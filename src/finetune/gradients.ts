@@ -13,7 +13,7 @@ import type { FeedTensor, SessionOptions } from '../engine/session.js';
 import { buildLayerBackwardGraph, buildLayerDropoutForwardGraph, loraGradName, loraInputName, loraMaskName } from './backward-graph.js';
 import { adapterKeepBits, expandKeepBits } from './dropout.js';
 import { AdapterMerger } from './adapter-merger.js';
-import { loraScale } from './lora.js';
+import { adapterId, loraScale } from './lora.js';
 import type { LoraState } from './lora.js';
 import { buildLossGraph, headInputName, headWeights } from './loss-graph.js';
 import type { LossOptions } from './loss-graph.js';
@@ -94,8 +94,8 @@ export class GradientEngine {
   private layerSession(cache: Map<string, Promise<OrtSession>>, layer: number, build: typeof buildLayerBackwardGraph): Promise<OrtSession> {
     const spec = this.student.spec;
     const shape = spec.layers[layer];
-    const adapted = this.lora.layers[layer].map((ad) => ({ weight: ad.weight, shape: [ad.outFeatures, ad.inFeatures] }));
-    const key = `${shape.heads}/${shape.kvHeads}/${shape.intermediate}/${adapted.map((a) => a.weight).join(',')}`;
+    const adapted = this.lora.layers[layer];
+    const key = `${shape.heads}/${shape.kvHeads}/${shape.intermediate}/${adapted.map(adapterId).join(',')}`;
     let s = cache.get(key);
     if (!s) {
       const graph = build(spec, layer, { adapted, rank: this.lora.config.rank, scale: loraScale(this.lora.config), dropout: this.dropout > 0 });
@@ -124,9 +124,9 @@ export class GradientEngine {
     for (const w of spec.layerWeights(i)) feeds[w.name] = { type: 'float32', data: weights.get(w.name)!, dims: w.shape };
     const rows = tokens.batch * tokens.seqLen;
     this.lora.layers[i].forEach((ad, j) => {
-      feeds[loraInputName('a', ad.weight)] = { type: 'float32', data: ad.a, dims: [rank, ad.inFeatures] };
-      feeds[loraInputName('b', ad.weight)] = { type: 'float32', data: ad.b, dims: [ad.outFeatures, rank] };
-      if (keepBits) feeds[loraMaskName(ad.weight)] = { type: 'float32', data: expandKeepBits(keepBits[j], this.dropout, rows * ad.inFeatures), dims: [rows, ad.inFeatures] };
+      feeds[loraInputName('a', ad)] = { type: 'float32', data: ad.a, dims: [rank, ad.inFeatures] };
+      feeds[loraInputName('b', ad)] = { type: 'float32', data: ad.b, dims: [ad.outFeatures, rank] };
+      if (keepBits) feeds[loraMaskName(ad)] = { type: 'float32', data: expandKeepBits(keepBits[j], this.dropout, rows * ad.inFeatures), dims: [rows, ad.inFeatures] };
     });
     return feeds;
   }
@@ -249,8 +249,8 @@ export class GradientEngine {
       feeds.grad_out = { type: 'float32', data: grad, dims: [tokens.batch, tokens.seqLen, d] };
       const out = await (await this.layerSession(this.backward, i, buildLayerBackwardGraph)).run(feeds);
       adapters.forEach((ad, j) => {
-        addInto(grads[i][j].a, out[loraGradName('a', ad.weight)].data);
-        addInto(grads[i][j].b, out[loraGradName('b', ad.weight)].data);
+        addInto(grads[i][j].a, out[loraGradName('a', ad)].data);
+        addInto(grads[i][j].b, out[loraGradName('b', ad)].data);
       });
       grad = out.grad_hidden.data;
     }

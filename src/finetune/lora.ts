@@ -2,7 +2,8 @@
  * LoRA adapters on a model's projections (peft's layout): y = x·Wᵀ + s·(x·Aᵀ)·Bᵀ with
  * A [r, in], B [out, r], s = α/r. Targets are named by logical projection (q, k, v, o, gate, up,
  * down); the checkpoint module each one adapts comes from the family's ArchSpec, so nothing here
- * knows a family.
+ * knows a family. Where the ArchSpec stores several projections as row ranges of one tensor, that
+ * tensor's module is adapted whole.
  */
 import type { ArchSpec, LayerWeightName } from '../arch/spec.js';
 import { mulberry32 } from '../calib/prng.js';
@@ -21,17 +22,36 @@ export interface LoraConfig {
 
 export const loraScale = (c: LoraConfig): number => c.alpha / c.rank;
 
-/** One adapted projection. */
-export interface LoraAdapter {
+/** A logical weight an adapter covers, and its rows in the adapted module's output. */
+export interface LoraPart {
   weight: LayerWeightName;
-  /** Checkpoint module path, e.g. model.layers.3.self_attn.q_proj (peft's key prefix). */
-  module: string;
+  /** [begin, end) rows of the module's output (of B's rows). */
+  rows: [number, number];
+}
+
+/**
+ * Where an adapter sits and its shapes: one projection, or a fused module whose output rows are
+ * several logical weights (Phi-3's qkv_proj = q, k, v). peft adapts a fused nn.Linear as a whole,
+ * so such a module gets one A [r, in] and one B [out, r] whose row blocks are its parts' adapters.
+ */
+export interface AdapterLayout {
+  /** The logical weights of the module, in row order; their rows tile [0, outFeatures). */
+  parts: LoraPart[];
   inFeatures: number;
   outFeatures: number;
+}
+
+/** One adapted module. */
+export interface LoraAdapter extends AdapterLayout {
+  /** Checkpoint module path, e.g. model.layers.3.self_attn.q_proj (peft's key prefix). */
+  module: string;
   /** [r, in] and [out, r], row-major. */
   a: Float32Array;
   b: Float32Array;
 }
+
+/** A name for the adapter inside one layer's graphs: its parts, e.g. `q` or `q+k+v`. */
+export const adapterId = (layout: AdapterLayout): string => layout.parts.map((p) => p.weight.replace(/\.weight$/, '')).join('+');
 
 /** Every adapter of a model, per layer, in target order. */
 export interface LoraState {
@@ -49,20 +69,43 @@ export function parseTargets(value: string): LoraTarget[] {
 }
 
 /**
- * The adapted projections of layer `i`: those of `targets` the family has. A projection stored
- * as rows of a fused tensor (Phi-3's qkv_proj) is refused: peft adapts the fused module, not
- * its parts, so adapters on the parts could not be saved as a peft adapter.
+ * The adapted modules of layer `i`: the checkpoint tensors holding `targets` that the family has,
+ * in the order their first target is named. A tensor whose rows fuse several projections (the
+ * ArchSpec gives them row ranges of one tensor) is adapted whole, as peft does, so its targets come
+ * all or none: adapting only some parts would need a partial adapter peft cannot load.
  */
-export function adaptedWeights(spec: ArchSpec, layer: number, targets: readonly LoraTarget[]): { weight: LayerWeightName; module: string; shape: number[] }[] {
-  const byName = new Map(spec.layerWeights(layer).map((w) => [w.name, w]));
+export function adaptedModules(spec: ArchSpec, layer: number, targets: readonly LoraTarget[]): (AdapterLayout & { module: string })[] {
+  const weights = spec.layerWeights(layer);
+  const byName = new Map(weights.map((w) => [w.name, w]));
+  const named = new Set<string>(targets.map((t) => `${t}.weight`));
+  const seen = new Set<string>();
   const out = [];
   for (const t of targets) {
     const w = byName.get(`${t}.weight` as LayerWeightName);
-    if (!w) continue;
-    if (w.source.rows) throw new UserError(`finetune: ${spec.architecture} stores ${t} inside the fused tensor ${w.source.tensor}; LoRA on fused projections is not supported yet`);
-    out.push({ weight: w.name, module: w.source.tensor.replace(/\.weight$/, ''), shape: w.shape });
+    if (!w || seen.has(w.source.tensor)) continue;
+    seen.add(w.source.tensor);
+    const group = weights.filter((x) => x.source.tensor === w.source.tensor).sort((x, y) => (x.source.rows?.[0] ?? 0) - (y.source.rows?.[0] ?? 0));
+    const module = w.source.tensor.replace(/\.weight$/, '');
+    const left = group.filter((x) => !named.has(x.name));
+    if (left.length > 0) {
+      const names = group.map((x) => x.name.replace(/\.weight$/, '')).join(',');
+      throw new UserError(`--targets: ${spec.architecture} fuses ${names} into one tensor, ${module.split('.').pop()}, which LoRA adapts whole (as peft does): name all of ${names} or none`);
+    }
+    let rows = 0;
+    const parts = group.map((x) => {
+      const [begin, end] = x.source.rows ?? [0, x.shape[0]];
+      if (begin !== rows || end - begin !== x.shape[0]) throw new Error(`${module}: the rows of ${x.name} do not follow the fused tensor's previous part`);
+      rows = end;
+      return { weight: x.name, rows: [begin, end] as [number, number] };
+    });
+    out.push({ module, parts, inFeatures: w.shape[1], outFeatures: rows });
   }
   return out;
+}
+
+/** Refuses `targets` that split a fused tensor of `spec` (adaptedModules' one-line error), before any work. */
+export function checkTargets(spec: ArchSpec, targets: readonly LoraTarget[]): void {
+  for (let i = 0; i < spec.numLayers; i++) adaptedModules(spec, i, targets);
 }
 
 /**
@@ -72,18 +115,22 @@ export function adaptedWeights(spec: ArchSpec, layer: number, targets: readonly 
 export function initLora(spec: ArchSpec, config: LoraConfig, seed: number): LoraState {
   const random = mulberry32(seed);
   const layers = spec.layers.map((_, i) =>
-    adaptedWeights(spec, i, config.targets).map(({ weight, module, shape: [outFeatures, inFeatures] }) => {
-      const bound = 1 / Math.sqrt(inFeatures);
-      const a = Float32Array.from({ length: config.rank * inFeatures }, () => (2 * random() - 1) * bound);
-      return { weight, module, inFeatures, outFeatures, a, b: new Float32Array(outFeatures * config.rank) };
+    adaptedModules(spec, i, config.targets).map((layout) => {
+      const bound = 1 / Math.sqrt(layout.inFeatures);
+      const a = Float32Array.from({ length: config.rank * layout.inFeatures }, () => (2 * random() - 1) * bound);
+      return { ...layout, a, b: new Float32Array(layout.outFeatures * config.rank) };
     }),
   );
   return { config, layers };
 }
 
-/** W + s·B·A, a new array ([out, in] row-major). */
-export function mergeAdapter(base: Float32Array, adapter: LoraAdapter, scale: number, rank: number): Float32Array {
-  const { inFeatures: n, outFeatures: m, a, b } = adapter;
+/** The rows of B that adapt `part`: B's rows are contiguous in row-major order, so a view. */
+export const partB = (adapter: LoraAdapter, part: LoraPart, rank: number): Float32Array => adapter.b.subarray(part.rows[0] * rank, part.rows[1] * rank);
+
+/** W + s·B·A (B: `b` [out, r], A [r, in]), a new array ([out, in] row-major), accumulated in float64. */
+export function mergeAdapter(base: Float32Array, a: Float32Array, b: Float32Array, scale: number, rank: number): Float32Array {
+  const m = b.length / rank;
+  const n = a.length / rank;
   const out = Float32Array.from(base);
   const row = new Float64Array(n);
   for (let o = 0; o < m; o++) {
@@ -100,9 +147,11 @@ export function mergeAdapter(base: Float32Array, adapter: LoraAdapter, scale: nu
   return out;
 }
 
-/** A layer's weights with its adapters merged in (unadapted weights shared, not copied). */
+/** A layer's weights with its adapters merged in, part by part (unadapted weights shared, not copied). */
 export function mergedLayerWeights(base: Map<LayerWeightName, Float32Array>, adapters: readonly LoraAdapter[], config: LoraConfig): Map<LayerWeightName, Float32Array> {
   const out = new Map(base);
-  for (const ad of adapters) out.set(ad.weight, mergeAdapter(base.get(ad.weight)!, ad, loraScale(config), config.rank));
+  for (const ad of adapters) {
+    for (const part of ad.parts) out.set(part.weight, mergeAdapter(base.get(part.weight)!, ad.a, partB(ad, part, config.rank), loraScale(config), config.rank));
+  }
   return out;
 }

@@ -1,7 +1,8 @@
 /**
  * LoRA dropout: with the masks our seeded generator draws handed to peft in place of its own
  * lora_dropout draws, the loss and every LoRA gradient equal PyTorch autograd's (MHA with all seven
- * projections; Phi's parallel residual with distillation; GQA on q,v only). A vanishing p gives the
+ * projections; Phi's parallel residual with distillation; GQA on q,v only; Phi-3's fused qkv_proj
+ * and gate_up_proj, one mask per fused module as peft draws it). A vanishing p gives the
  * no-dropout (merged-weight) path's gradients; the same key draws the same masks, another key others.
  */
 import assert from 'node:assert/strict';
@@ -43,6 +44,7 @@ const CASES: { name: string; model: string; p: number; targets?: LoraTarget[]; t
   { name: 'llama-mha, CE, p 0.3', model: 'llama-mha', p: 0.3 },
   { name: 'phi (parallel residual), KD + 0.2 CE from the unadapted model, p 0.5', model: 'phi', p: 0.5, teacher: 'phi' },
   { name: 'llama3-gqa-tied, q,v only, p 0.1', model: 'llama3-gqa-tied', p: 0.1, targets: ['q', 'v'] },
+  { name: 'phi3-gqa-partial (fused qkv_proj, gate_up_proj), p 0.3', model: 'phi3-gqa-partial', p: 0.3 },
 ];
 
 for (const c of CASES) {

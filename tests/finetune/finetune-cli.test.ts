@@ -62,6 +62,29 @@ test('merged checkpoint equals peft merge_and_unload of the saved adapter, and l
   assert.equal(record.tokens, summary.tokens);
 });
 
+test('Phi-3, pruned to fewer heads and KV heads: the merged checkpoint equals peft merge_and_unload of the adapter on qkv_proj, o_proj, gate_up_proj, down_proj', async (t) => {
+  const dense = await fixtureDir('phi3-gqa-partial');
+  const pruned = join(scratch, 'phi3-pruned');
+  const p = await runCli(['--threads', '1', 'prune', '--model', dense, '--out', pruned, '--ratio', '0.3', '--seed', '2']);
+  assert.equal(p.code, 0, p.stderr);
+  const prunedConfig = JSON.parse(await readFile(join(pruned, 'config.json'), 'utf8'));
+  const denseConfig = JSON.parse(await readFile(join(dense, 'config.json'), 'utf8'));
+  t.diagnostic(`heads ${denseConfig.num_attention_heads} -> ${prunedConfig.num_attention_heads}, KV heads ${denseConfig.num_key_value_heads} -> ${prunedConfig.num_key_value_heads}, intermediate ${denseConfig.intermediate_size} -> ${prunedConfig.intermediate_size}`);
+  assert.ok(prunedConfig.num_key_value_heads < denseConfig.num_key_value_heads, 'the fused qkv_proj lost a KV group');
+  const out = join(scratch, 'phi3-merged');
+  const adapter = join(scratch, 'phi3-adapter');
+  const r = await runCli([...BASE, train, '--model', pruned, '--teacher', dense, '--out', out, '--save-adapter', adapter, '--steps', '3', '--batch-tokens', '256', '--seq-len', '128', '--lr', '1e-2', '--json']);
+  assert.equal(r.code, 0, r.stderr);
+  const adapterConfig = JSON.parse(await readFile(join(adapter, 'adapter_config.json'), 'utf8'));
+  assert.deepEqual([...adapterConfig.target_modules].sort(), ['down_proj', 'gate_up_proj', 'o_proj', 'qkv_proj']);
+  const check = await py(['merge-check', '--base', pruned, '--adapter', adapter, '--merged', out, '--ids', JSON.stringify([[1, 50, 60, 70, 80, 90, 100, 110]])]);
+  t.diagnostic(JSON.stringify(check));
+  assert.ok(check.lora_b_norm > 1e-3, 'training moved the adapters off their zero initialisation');
+  assert.equal(check.dtype, 'float32');
+  assert.ok(check.max_weight_diff <= 1e-6, `weights differ from merge_and_unload by ${check.max_weight_diff}`);
+  assert.ok(check.max_logit_diff <= 1e-4, `logits differ by ${check.max_logit_diff}`);
+});
+
 test('a bf16 model stays bf16; the adapter distilled from a teacher loads in peft', async (t) => {
   const dir = await fixtureDir('llama-bf16');
   const out = join(scratch, 'merged-bf16');
@@ -117,7 +140,9 @@ test('bad input: one line, non-zero exit, nothing written', async () => {
   const out = join(scratch, 'never');
   const cases: [string[], RegExp][] = [
     [['--model', await fixtureDir('llama-mha'), '--data', join(scratch, 'missing.json')], /missing\.json: no such file/],
-    [['--model', await fixtureDir('phi3'), '--data', train], /fused tensor .*qkv_proj.*not supported/],
+    // Phi-3 fuses q, k, v (and gate, up) into one tensor, adapted whole: naming some of them is refused
+    [['--model', await fixtureDir('phi3'), '--data', train, '--targets', 'q,v'], /--targets: Phi3ForCausalLM fuses q,k,v into one tensor, qkv_proj, which LoRA adapts whole .*name all of q,k,v or none/],
+    [['--model', await fixtureDir('phi3'), '--data', train, '--targets', 'q,k,v,up'], /fuses gate,up into one tensor, gate_up_proj/],
     [['--model', await fixtureDir('llama-mha'), '--data', train, '--teacher', await fixtureDir('phi')], /--teacher .*vocabulary/],
     [['--model', await fixtureDir('llama-mha'), '--data', train, '--targets', 'q,zz'], /--targets: unknown projection 'zz'/],
   ];

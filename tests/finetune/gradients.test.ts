@@ -2,7 +2,8 @@
  * The backward graphs' LoRA gradients and loss equal PyTorch autograd's through transformers + peft
  * (same weights, same adapters, same right-padded batch with a prompt left out of the loss), for
  * cross-entropy and for distillation from a teacher: MHA, GQA with tied embeddings, q/k-norm
- * (Qwen3), biases with an explicit head_dim, and per-layer widths.
+ * (Qwen3), biases with an explicit head_dim, per-layer widths, and Phi-3's fused qkv_proj and
+ * gate_up_proj (one adapter per fused module, as peft has it), dense and pruned.
  */
 import assert from 'node:assert/strict';
 import { mkdtemp, rm } from 'node:fs/promises';
@@ -22,11 +23,15 @@ let scratch: string;
 before(async () => (scratch = await mkdtemp(join(tmpdir(), 'amp-ft-grads-'))));
 after(() => rm(scratch, { recursive: true, force: true }));
 
-async function slicedFixture(): Promise<string> {
-  const out = join(scratch, 'per-layer');
-  const widths = [{ heads: 2, kv_heads: 1, intermediate: 100 }, { heads: 4, kv_heads: 2, intermediate: 64 }];
-  await runPython([LORA_REFERENCE, 'slice', '--model', await fixtureDir('llama3-gqa-tied'), '--out', out, '--widths', JSON.stringify(widths)]);
-  return out;
+type Widths = { heads: number; kv_heads: number; intermediate: number }[];
+
+/** A per-layer-width copy of a fixture, keeping the first heads, KV heads and neurons of each layer. */
+function slicedFixture(fixture: string, widths: Widths): () => Promise<string> {
+  return async () => {
+    const out = join(scratch, `per-layer-${fixture}`);
+    await runPython([LORA_REFERENCE, 'slice', '--model', await fixtureDir(fixture), '--out', out, '--widths', JSON.stringify(widths)]);
+    return out;
+  };
 }
 
 interface Case {
@@ -43,8 +48,24 @@ const CASES: Case[] = [
   { name: 'qwen3 (q/k norm), CE', model: () => fixtureDir('qwen3') },
   { name: 'mistral (sliding window), CE', model: () => fixtureDir('mistral') },
   { name: 'phi (LayerNorm, parallel residual, gelu_new, partial rotary), CE', model: () => fixtureDir('phi') },
-  { name: 'per-layer widths, KD from the dense model (tau 2)', model: slicedFixture, kd: { teacher: () => fixtureDir('llama3-gqa-tied'), temperature: 2, ceMix: 0 } },
+  {
+    name: 'per-layer widths, KD from the dense model (tau 2)',
+    model: slicedFixture('llama3-gqa-tied', [{ heads: 2, kv_heads: 1, intermediate: 100 }, { heads: 4, kv_heads: 2, intermediate: 64 }]),
+    kd: { teacher: () => fixtureDir('llama3-gqa-tied'), temperature: 2, ceMix: 0 },
+  },
   { name: 'llama-mha, KD + 0.3 CE from another model', model: () => fixtureDir('llama-mha'), kd: { teacher: () => fixtureDir('llama-sharded'), temperature: 1, ceMix: 0.3 } },
+  { name: 'phi3 (fused qkv_proj, gate_up_proj), MHA, CE', model: () => fixtureDir('phi3') },
+  { name: 'phi3-gqa-partial (fused, GQA, tied, partial rotary), KD + 0.3 CE from the unadapted model', model: () => fixtureDir('phi3-gqa-partial'), kd: { teacher: () => fixtureDir('phi3-gqa-partial'), temperature: 2, ceMix: 0.3 } },
+  {
+    name: 'phi3 per-layer widths (fewer heads), CE, q,k,v,down only',
+    model: slicedFixture('phi3', [{ heads: 2, kv_heads: 2, intermediate: 40 }, { heads: 4, kv_heads: 4, intermediate: 96 }]),
+    targets: ['q', 'k', 'v', 'down'],
+  },
+  {
+    name: 'phi3-gqa-partial per-layer widths (fewer heads and KV heads), KD from the dense model',
+    model: slicedFixture('phi3-gqa-partial', [{ heads: 2, kv_heads: 1, intermediate: 100 }, { heads: 4, kv_heads: 2, intermediate: 64 }]),
+    kd: { teacher: () => fixtureDir('phi3-gqa-partial'), temperature: 2, ceMix: 0 },
+  },
 ];
 
 for (const c of CASES) {

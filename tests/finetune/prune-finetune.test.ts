@@ -70,21 +70,22 @@ test('prune --finetune equals prune then finetune with the same seed, and leaves
 test('a failure after pruning writes nothing and removes the pruned folder; bad training flags fail before pruning', async () => {
   const dir = await parent('failing');
   const out = join(dir, 'tuned');
-  // phi3 prunes, but LoRA refuses its fused qkv_proj
-  const r = await runCli(['--threads', '1', 'prune', '--model', await fixtureDir('phi3'), '--out', out, ...PRUNE, '--recover', 'none', '--finetune', train, '--finetune-steps', '1']);
+  // the model prunes, then fine-tuning finds the teacher's vocabulary is not the model's
+  const r = await runCli(['--threads', '1', 'prune', '--model', await fixtureDir('llama-mha'), '--out', out, ...PRUNE, '--recover', 'none', '--finetune', train, '--finetune-teacher', await fixtureDir('phi'), '--finetune-steps', '1']);
   assert.notEqual(r.code, 0);
-  assert.match(r.stderr, /fused tensor .*qkv_proj.*not supported/);
+  assert.match(r.stderr, /--teacher .*vocabulary/);
   assert.equal(r.stderr.trim().split('\n').length, 1, r.stderr);
   assert.deepEqual(await readdir(dir), []);
 
-  const early: [string[], RegExp][] = [
+  const early: [string[], RegExp, string?][] = [
     [['--finetune-ce-mix', '0.5'], /--finetune-ce-mix mixes cross-entropy into distillation: it needs --finetune-teacher/],
     [['--finetune-targets', 'q,zz'], /--targets: unknown projection 'zz'/],
+    [['--finetune-targets', 'q,v'], /--targets: Phi3ForCausalLM fuses q,k,v into one tensor, qkv_proj/, 'phi3'],
     [['--dry-run'], /cannot run with --dry-run/],
     [['--export', 'gguf'], /--finetune with --export: export the fine-tuned folder afterwards/],
   ];
-  for (const [extra, message] of early) {
-    const e = await runCli(['prune', '--model', await fixtureDir('llama-mha'), '--out', out, ...PRUNE, '--finetune', train, ...extra]);
+  for (const [extra, message, model = 'llama-mha'] of early) {
+    const e = await runCli(['prune', '--model', await fixtureDir(model), '--out', out, ...PRUNE, '--finetune', train, ...extra]);
     assert.notEqual(e.code, 0);
     assert.match(e.stderr, message);
     assert.doesNotMatch(e.stdout + e.stderr, /Pruned/);

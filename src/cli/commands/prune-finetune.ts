@@ -6,8 +6,11 @@
  */
 import { mkdtemp, rm } from 'node:fs/promises';
 import path from 'node:path';
+import { specFromConfig } from '../../arch/registry.js';
 import { UsageError } from '../../errors.js';
 import { StagedFolder } from '../../export/staged-folder.js';
+import { checkTargets } from '../../finetune/lora.js';
+import { readModelConfig } from '../../io/checkpoint.js';
 import { removeOnInterrupt } from '../../interrupt.js';
 import { trainingFlags } from '../finetune-options.js';
 import { prepareModel } from '../model-arg.js';
@@ -25,6 +28,8 @@ export async function pruneThenFinetune(flags: PruneFlags, global: GlobalOptions
   // every training flag checked before minutes of pruning
   const request = finetuneRequest({ ...trainingFlags(flags as unknown as Record<string, unknown>, PREFIX), model: '', out, data: flags.finetune!, seed: flags.seed, force: flags.force }, global, PREFIX);
   const input = await prepareModel(flags.model);
+  // pruning keeps the family's fused tensors, so targets that would split one are refused now
+  checkTargets(specFromConfig(await readModelConfig(input), path.join(input, 'config.json')), request.lora.targets);
   await (await StagedFolder.create(out, { force: flags.force, inputDir: input })).discard(); // an occupied --out is refused now, not after pruning
   const teacher = request.teacher ? await prepareModel(request.teacher) : undefined;
 
