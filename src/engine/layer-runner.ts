@@ -19,7 +19,18 @@ export interface LayerResult {
   hidden: Float32Array;
   raw?: { oProjInput: OutputTensor; downProjInput: OutputTensor };
   stats?: Record<StatName, OutputTensor>;
-  gram?: Partial<Record<GramProjection, { gram: OutputTensor; sum: OutputTensor; weight: OutputTensor; cross?: { gram: OutputTensor; sum: OutputTensor } }>>;
+  gram?: Partial<Record<GramProjection, GramResult>>;
+}
+
+/** A Gram tap's outputs for one batch (which of them: LayerTaps.gramOutputs). */
+export interface GramResult {
+  weight: OutputTensor;
+  /** [F, F] and [F] (`sums`, `both`). */
+  gram?: OutputTensor;
+  sum?: OutputTensor;
+  /** x_t·√w_t [N, F] and √w_t [N, 1] (`rows`, `both`). */
+  rows?: { rows: OutputTensor; root: OutputTensor };
+  cross?: { gram: OutputTensor; sum: OutputTensor };
 }
 
 /** The per-layer graph: inputs hidden [B,T,d], attn_bias, cos, sin, (token_weight), and every weight by logical name. */
@@ -59,9 +70,13 @@ export function buildLayerGraph(spec: ArchSpec, layer: number, taps: LayerTaps, 
   if (out.stats) for (const s of STAT_NAMES) g.output(out.stats[s], `stat_${s}`, ElemType.FLOAT, ['batch', 'features']);
   if (out.gram) {
     for (const [p, tap] of Object.entries(out.gram)) {
-      g.output(tap!.gram, `gram_${p}`, ElemType.FLOAT, ['features', 'features']);
-      g.output(tap!.sum, `gram_sum_${p}`, ElemType.FLOAT, ['features']);
+      if (tap!.gram) g.output(tap!.gram, `gram_${p}`, ElemType.FLOAT, ['features', 'features']);
+      if (tap!.sum) g.output(tap!.sum, `gram_sum_${p}`, ElemType.FLOAT, ['features']);
       g.output(tap!.weight, `gram_weight_${p}`, ElemType.FLOAT, []);
+      if (tap!.rows) {
+        g.output(tap!.rows.rows, `gram_rows_${p}`, ElemType.FLOAT, ['tokens', 'features']);
+        g.output(tap!.rows.root, `gram_root_${p}`, ElemType.FLOAT, ['tokens', 1]);
+      }
       if (tap!.cross) {
         g.output(tap!.cross.gram, `cross_gram_${p}`, ElemType.FLOAT, ['features', 'features']);
         g.output(tap!.cross.sum, `cross_sum_${p}`, ElemType.FLOAT, ['features']);
@@ -72,7 +87,7 @@ export function buildLayerGraph(spec: ArchSpec, layer: number, taps: LayerTaps, 
 }
 
 function shapeKey(shape: LayerShape, taps: LayerTaps): string {
-  return `${shape.heads}/${shape.kvHeads}/${shape.intermediate}/${taps.span ?? 'layer'}/${taps.raw ? 'raw' : ''}${taps.stats ? 'stats' : ''}${taps.gram?.length ? `gram:${taps.gram.join('+')}:${taps.gramWeighting ?? 'tokens'}` : ''}${taps.cross?.length ? `cross:${taps.cross.join('+')}` : ''}`;
+  return `${shape.heads}/${shape.kvHeads}/${shape.intermediate}/${taps.span ?? 'layer'}/${taps.raw ? 'raw' : ''}${taps.stats ? 'stats' : ''}${taps.gram?.length ? `gram:${taps.gram.join('+')}:${taps.gramWeighting ?? 'tokens'}:${taps.gramOutputs ?? 'sums'}` : ''}${taps.cross?.length ? `cross:${taps.cross.join('+')}` : ''}`;
 }
 
 export class LayerRunner {
@@ -125,7 +140,8 @@ export class LayerRunner {
     if (taps.raw) result.raw = { oProjInput: out.o_proj_input, downProjInput: out.down_proj_input };
     if (taps.gram?.length) {
       const crossOf = (p: GramProjection) => (taps.cross?.includes(p) ? { cross: { gram: out[`cross_gram_${p}`], sum: out[`cross_sum_${p}`] } } : {});
-      result.gram = Object.fromEntries(taps.gram.map((p) => [p, { gram: out[`gram_${p}`], sum: out[`gram_sum_${p}`], weight: out[`gram_weight_${p}`], ...crossOf(p) }]));
+      const rowsOf = (p: GramProjection) => (out[`gram_rows_${p}`] ? { rows: { rows: out[`gram_rows_${p}`], root: out[`gram_root_${p}`] } } : {});
+      result.gram = Object.fromEntries(taps.gram.map((p): [GramProjection, GramResult] => [p, { gram: out[`gram_${p}`], sum: out[`gram_sum_${p}`], weight: out[`gram_weight_${p}`], ...rowsOf(p), ...crossOf(p) }]));
     }
     if (taps.stats) result.stats = Object.fromEntries(STAT_NAMES.map((s) => [s, out[`stat_${s}`]])) as Record<StatName, OutputTensor>;
     return result;

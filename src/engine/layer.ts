@@ -53,6 +53,8 @@ export interface LayerTaps {
   gram?: readonly GramProjection[];
   /** How each real token counts in the Gram sums (default `tokens`: all alike). */
   gramWeighting?: GramWeighting;
+  /** What the Gram taps emit (default `sums`). */
+  gramOutputs?: GramOutputs;
   /** Which part of the layer the graph computes (default `layer`); see LayerSpan. */
   span?: LayerSpan;
   /** Gram-tapped projections whose input from another stream — the dense model's, for the same
@@ -84,11 +86,19 @@ export type GramProjection = 'o' | 'down';
 export type GramWeighting = 'tokens' | 'residual';
 
 
-/** Per-batch Gram statistics of one projection's input: [F, F], [F] and the scalar Σ_t w_t. */
+/**
+ * What a Gram tap emits: the sums a fit accumulates (`sums`), the weighted rows themselves
+ * (`rows`: x_t·√w_t [N, F] and √w_t [N, 1], what a held-out error is measured on without an
+ * F × F matrix), or both.
+ */
+export type GramOutputs = 'sums' | 'rows' | 'both';
+
+/** Per-batch Gram statistics of one projection's input: [F, F], [F] and the scalar Σ_t w_t; or its weighted rows. */
 export interface GramTap {
-  gram: string;
-  sum: string;
+  gram?: string;
+  sum?: string;
   weight: string;
+  rows?: { rows: string; root: string };
   /** With a cross input y: Σ_t w_t·x_t y_tᵀ [F, F] and Σ_t w_t·y_t [F]. */
   cross?: { gram: string; sum: string };
 }
@@ -143,13 +153,13 @@ export function emitDecoderLayer(
     if (taps.gram?.length) {
       if (!io.tokenWeight) throw new Error('gram taps need a tokenWeight input');
       out.gram = {};
-      if (taps.gram.includes('o')) out.gram.o = gramOf(g, `${path}/attn/o_proj/gram`, attn.oProjInput, weightOf(`${path}/attn/o_proj/gram`, residual), io.cross?.o);
+      if (taps.gram.includes('o')) out.gram.o = gramOf(g, `${path}/attn/o_proj/gram`, attn.oProjInput, weightOf(`${path}/attn/o_proj/gram`, residual), io.cross?.o, taps.gramOutputs);
       if (taps.gram.includes('down')) {
         const mlpIn = normOf('mlp_norm', `${path}/post_attention_layernorm`, residual);
         const a = emitMlpActivation(g, spec, `${path}/mlp`, mlpIn, need, weight);
         // residual weighting weighs a token by the layer output the dense down_proj would give
         const r = residualWeighted ? g.op(`${path}/mlp/residual/Add`, 'Add', [residual, linear(g, `${path}/mlp/down_proj`, a, need('down.weight'), weight('down.bias'))]) : residual;
-        out.gram.down = gramOf(g, `${path}/mlp/down_proj/gram`, a, weightOf(`${path}/mlp/down_proj/gram`, r), io.cross?.down);
+        out.gram.down = gramOf(g, `${path}/mlp/down_proj/gram`, a, weightOf(`${path}/mlp/down_proj/gram`, r), io.cross?.down, taps.gramOutputs);
       }
     }
     return out;
@@ -174,8 +184,8 @@ export function emitDecoderLayer(
     out.gram = {};
     // parallel residual: attention and MLP outputs land in the same sum, the layer's output
     const oResidual = spec.parallelResidual ? hidden : residual;
-    if (taps.gram.includes('o')) out.gram.o = gramOf(g, `${path}/attn/o_proj/gram`, attn.oProjInput, weightOf(`${path}/attn/o_proj/gram`, oResidual), io.cross?.o);
-    if (taps.gram.includes('down')) out.gram.down = gramOf(g, `${path}/mlp/down_proj/gram`, mlp.downProjInput, weightOf(`${path}/mlp/down_proj/gram`, hidden), io.cross?.down);
+    if (taps.gram.includes('o')) out.gram.o = gramOf(g, `${path}/attn/o_proj/gram`, attn.oProjInput, weightOf(`${path}/attn/o_proj/gram`, oResidual), io.cross?.o, taps.gramOutputs);
+    if (taps.gram.includes('down')) out.gram.down = gramOf(g, `${path}/mlp/down_proj/gram`, mlp.downProjInput, weightOf(`${path}/mlp/down_proj/gram`, hidden), io.cross?.down, taps.gramOutputs);
   }
   return out;
 }
@@ -196,19 +206,27 @@ function residualTokenWeight(g: GraphBuilder, path: string, r: string, io: Layer
  * Σ_t w_t·x_t x_tᵀ, Σ_t w_t·x_t and Σ_t w_t over the batch's tokens (w [N, 1], 0 for padding), one MatMul:
  *
  *   x [N, F] ─·w─▶ xw [N, F] ─Transpose─▶ [F, N] ─MatMul(x)─▶ [F, F]
+ *
+ * and/or (`rows`) the rows x_t·√w_t with √w_t, whose products give the same sums.
  */
-function gramOf(g: GraphBuilder, path: string, x: string, w: string, y?: string): GramTap {
+function gramOf(g: GraphBuilder, path: string, x: string, w: string, y?: string, outputs: GramOutputs = 'sums'): GramTap {
+  const weight = g.op(`${path}/weight/ReduceSum`, 'ReduceSum', [w], { keepdims: int(0) });
+  const tap: GramTap = { weight };
+  if (outputs !== 'sums') {
+    const root = g.op(`${path}/rows/Sqrt`, 'Sqrt', [w]);
+    tap.rows = { rows: g.op(`${path}/rows/Mul`, 'Mul', [x, root]), root };
+  }
+  if (outputs === 'rows') return tap;
   const xw = g.op(`${path}/weighted/Mul`, 'Mul', [x, w]);
   const xwT = g.op(`${path}/Transpose`, 'Transpose', [xw], { perm: ints([1, 0]) });
-  const gram = g.op(`${path}/MatMul`, 'MatMul', [xwT, x]);
-  const sum = g.op(`${path}/sum/ReduceSum`, 'ReduceSum', [xw, g.i64([0])], { keepdims: int(0) });
-  const weight = g.op(`${path}/weight/ReduceSum`, 'ReduceSum', [w], { keepdims: int(0) });
-  if (!y) return { gram, sum, weight };
-  const cross = {
+  tap.gram = g.op(`${path}/MatMul`, 'MatMul', [xwT, x]);
+  tap.sum = g.op(`${path}/sum/ReduceSum`, 'ReduceSum', [xw, g.i64([0])], { keepdims: int(0) });
+  if (!y) return tap;
+  tap.cross = {
     gram: g.op(`${path}/cross/MatMul`, 'MatMul', [xwT, y]),
     sum: g.op(`${path}/cross/sum/ReduceSum`, 'ReduceSum', [g.op(`${path}/cross/weighted/Mul`, 'Mul', [y, w]), g.i64([0])], { keepdims: int(0) }),
   };
-  return { gram, sum, weight, cross };
+  return tap;
 }
 
 interface AttentionOut {

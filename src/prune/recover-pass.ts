@@ -12,8 +12,8 @@
  * the pruned MLP on h1 → next h. Parallel-residual families and dense propagation: one dense
  * layer run gives both Grams (a parallel MLP reads the layer input, not the attention output),
  * then the pruned layer (or, dense, that run's output) gives the next h. Memory: the calibration
- * hidden states (twice while h1 is alive), one layer's weights, and one Gram matrix per
- * projection (fit and held-out).
+ * hidden states (twice while h1 is alive), one layer's weights, one Gram matrix per projection
+ * (the fitting tokens') and the held-out tokens' projection inputs (recover/held-rows.ts).
  *
  * Options: scoring on the propagated input (--score-on pruned) makes the first run a whole dense
  * layer with the scoring taps, and plans the layer from those scores before repairing it; a
@@ -26,7 +26,7 @@ import { WeightReader } from '../engine/checkpoint.js';
 import { padBatch, sequenceLengths } from '../engine/batch.js';
 import { Gemm } from '../engine/gemm.js';
 import { embed, LayerRunner } from '../engine/layer-runner.js';
-import type { GramProjection, GramWeighting, LayerSpan } from '../engine/layer.js';
+import type { GramOutputs, GramProjection, GramWeighting, LayerSpan } from '../engine/layer.js';
 import { PreparedBatch } from '../engine/prepared-batch.js';
 import type { SessionOptions } from '../engine/session.js';
 import { UserError } from '../errors.js';
@@ -38,6 +38,8 @@ import { addCrossBatch, emptyCross } from '../recover/cross.js';
 import type { CrossStats } from '../recover/cross.js';
 import { addBatch, emptyGram } from '../recover/gram.js';
 import type { GramStats } from '../recover/gram.js';
+import { HeldRowsBuilder } from '../recover/held-rows.js';
+import type { HeldRows } from '../recover/held-rows.js';
 import { RecoveryFailure } from '../recover/lsq.js';
 import { none } from '../recover/none.js';
 import type { ProjectionProblem, ProjectionRepair, RecoveryMethod } from '../recover/types.js';
@@ -99,8 +101,8 @@ type Projection = GramProjection;
 
 interface FitAndHeld {
   fit: GramStats;
-  /** The held-out tokens' statistics (the fitting ones when nothing is held out). */
-  held: GramStats;
+  /** The held-out tokens' rows (the fitting ones' when nothing is held out). */
+  held: HeldRows;
   /** Cross moments of the fitting inputs with the dense model's (refit target `model`). */
   target?: CrossStats;
 }
@@ -213,8 +215,8 @@ export class RecoverPass {
   }
 
   /**
-   * Runs every batch, summing each tapped projection's Gram into fit and held-out totals as the
-   * batches come (one batch's float32 Gram alive at a time). Options: `outputs` receives each
+   * Runs every batch, summing each tapped projection's Gram over the fitting batches as they come
+   * (one batch's float32 Gram alive at a time) and keeping the held-out batches' rows. Options: `outputs` receives each
    * batch's hidden output; `stats` the scoring statistics of every batch (fitting and held-out
    * alike, as the dense scoring pass sees every calibration sequence); `toward` the dense model's
    * inputs whose cross moments with the fitting inputs a model-target refit needs.
@@ -228,22 +230,33 @@ export class RecoverPass {
   ): Promise<Partial<Record<Projection, FitAndHeld>>> {
     const { outputs, stats, toward = {} } = extra;
     const cross = taps.gram.filter((p) => toward[p]);
-    const sums: Partial<Record<Projection, FitAndHeld>> = {};
+    // held-out batches give rows, not sums; with none held out, the fitting ones give both
+    const heldOutExists = this.batches.some((b) => b.heldOut);
+    const fits: Partial<Record<Projection, { fit: GramStats; target?: CrossStats }>> = {};
+    const held: Partial<Record<Projection, HeldRowsBuilder>> = {};
     for (const [b, batch] of this.batches.entries()) {
-      const crossInputs = Object.fromEntries(cross.map((p) => [p, toward[p]![b]]));
-      const r = await runner.run(layer, batch.hidden, batch.prepared, weights, { ...taps, cross, stats: stats !== undefined, gramWeighting: this.opts.weighting }, crossInputs);
+      const gramOutputs: GramOutputs = batch.heldOut ? 'rows' : heldOutExists ? 'sums' : 'both';
+      const batchCross = batch.heldOut ? [] : cross;
+      const crossInputs = Object.fromEntries(batchCross.map((p) => [p, toward[p]![b]]));
+      const r = await runner.run(layer, batch.hidden, batch.prepared, weights, { ...taps, cross: batchCross, stats: stats !== undefined, gramWeighting: this.opts.weighting, gramOutputs }, crossInputs);
       outputs?.push(r.hidden);
       if (stats) accumulate(stats, r.stats!, batch.lengths);
       for (const p of taps.gram) {
         const tap = r.gram![p]!;
+        if (tap.rows) (held[p] ??= new HeldRowsBuilder(tap.rows.rows.dims[1])).add(tap.rows.rows, tap.rows.root);
+        if (!tap.gram || !tap.sum) continue;
         const F = tap.sum.data.length;
-        const s = (sums[p] ??= { fit: emptyGram(F), held: emptyGram(F), target: cross.includes(p) ? emptyCross(F) : undefined });
-        addBatch(batch.heldOut ? s.held : s.fit, tap.gram, tap.sum, tap.weight);
-        if (s.target && !batch.heldOut) addCrossBatch(s.target, tap.cross!.gram, tap.cross!.sum);
+        const s = (fits[p] ??= { fit: emptyGram(F), target: cross.includes(p) ? emptyCross(F) : undefined });
+        addBatch(s.fit, tap.gram, tap.sum, tap.weight);
+        if (s.target) addCrossBatch(s.target, tap.cross!.gram, tap.cross!.sum);
       }
     }
-    for (const s of Object.values(sums)) if (s.held.totalWeight === 0) s.held = s.fit;
-    return sums;
+    const out: Partial<Record<Projection, FitAndHeld>> = {};
+    for (const p of taps.gram) {
+      const F = fits[p]?.fit.features ?? held[p]!.features;
+      out[p] = { fit: fits[p]?.fit ?? emptyGram(F), held: held[p]?.build() ?? { features: F, tokens: 0, data: new Float32Array(0) }, target: fits[p]?.target };
+    }
+    return out;
   }
 
   /** One dense layer on the dense model's own hidden states: its o_proj and down_proj inputs, and the next dense state. */

@@ -1,24 +1,18 @@
 /**
- * Relative output error of a repaired projection on held-out tokens, from their Gram statistics:
- * with Δ = W̃' − W̃ (weights extended by the bias column, removed columns of W̃' zero),
- * ‖Y' − Y‖² = tr(Δ G̃ Δᵀ) and ‖Y‖² = tr(W̃ G̃ W̃ᵀ) — no activations kept. float32 GEMMs: a
- * reported metric, not a solve.
+ * Relative output error of a repaired projection on held-out tokens, from their rows X̃ (inputs
+ * scaled by √w, bias column appended: recover/held-rows.ts): with Δ = W̃' − W̃ (weights extended by
+ * the bias column, removed columns of W̃' zero), ‖Y' − Y‖² = ‖X̃ Δᵀ‖² and ‖Y‖² = ‖X̃ W̃ᵀ‖². float32
+ * GEMMs: a reported metric, not a solve.
  */
 import type { Gemm } from '../engine/gemm.js';
-import { extendedBlock } from './gram.js';
-import type { GramStats } from './gram.js';
+import type { HeldRows } from './held-rows.js';
 import type { ProjectionProblem, ProjectionRepair } from './types.js';
 
-function extendedGram32(g: GramStats): Float32Array {
-  const all = Array.from({ length: g.features + 1 }, (_, i) => i);
-  return Float32Array.from(extendedBlock(g, all, all));
-}
-
-/** tr(M G̃ Mᵀ) for M [rows, F+1]. */
-async function quadratic(gemm: Gemm, m: Float32Array, rows: number, g: Float32Array, n: number): Promise<number> {
-  const mg = await gemm.matmul('float32', m, rows, n, g, n);
+/** ‖X̃ Mᵀ‖² for M [rows, F+1]. */
+async function squaredNorm(gemm: Gemm, held: HeldRows, m: Float32Array, rows: number): Promise<number> {
+  const y = await gemm.matmul('float32', held.data, held.tokens, held.features + 1, m, rows, true);
   let s = 0;
-  for (let i = 0; i < mg.length; i++) s += mg[i] * m[i];
+  for (let i = 0; i < y.length; i++) s += y[i] * y[i];
   return s;
 }
 
@@ -41,12 +35,13 @@ export interface ErrorPair {
   after: number;
 }
 
-export async function relativeErrors(gemm: Gemm, p: ProjectionProblem, repairs: { before: ProjectionRepair; after: ProjectionRepair }, held: GramStats): Promise<ErrorPair> {
+export async function relativeErrors(gemm: Gemm, p: ProjectionProblem, repairs: { before: ProjectionRepair; after: ProjectionRepair }, held: HeldRows): Promise<ErrorPair> {
+  if (held.features !== p.inFeatures) throw new Error(`held-out rows have ${held.features} features, the projection ${p.inFeatures}`);
+  if (held.tokens === 0) return { before: 0, after: 0 };
   const F = p.inFeatures;
   const n = F + 1;
-  const g = extendedGram32(held);
   const dense = denseExtended(p);
-  const norm = await quadratic(gemm, dense, p.outFeatures, g, n);
+  const norm = await squaredNorm(gemm, held, dense, p.outFeatures);
   const errorOf = async (r: ProjectionRepair) => {
     const delta = Float32Array.from(dense, (x) => -x);
     const k = p.kept.length;
@@ -54,8 +49,8 @@ export async function relativeErrors(gemm: Gemm, p: ProjectionProblem, repairs: 
       for (let c = 0; c < k; c++) delta[o * n + p.kept[c]] += r.weight[o * k + c];
       delta[o * n + F] += r.bias?.[o] ?? 0;
     }
-    const e = await quadratic(gemm, delta, p.outFeatures, g, n);
-    return norm > 0 ? Math.sqrt(Math.max(e, 0) / norm) : 0;
+    const e = await squaredNorm(gemm, held, delta, p.outFeatures);
+    return norm > 0 ? Math.sqrt(e / norm) : 0;
   };
   return { before: await errorOf(repairs.before), after: await errorOf(repairs.after) };
 }

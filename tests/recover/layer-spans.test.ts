@@ -14,7 +14,7 @@ import { relativeError as maxRelative } from '../helpers/compare.js';
 import { fixtureDir } from '../helpers/python.js';
 
 for (const fixture of ['llama-mha', 'qwen3', 'llama-bias-headdim']) {
-  test(`${fixture}: attention span + MLP span = the whole layer; the attention span's down Gram = the whole layer's`, async () => {
+  test(`${fixture}: attention span + MLP span = the whole layer; the attention span's down Gram = the whole layer's; held-out rows give the same sums`, async () => {
     const ckpt = await openCheckpoint(await fixtureDir(fixture));
     const { spec } = ckpt;
     const reader = new WeightReader(ckpt.store);
@@ -31,8 +31,28 @@ for (const fixture of ['llama-mha', 'qwen3', 'llama-bias-headdim']) {
           assert.ok(maxRelative(mlp.hidden, whole.hidden) < 1e-6, `layer ${layer} output`);
           for (const p of ['o', 'down'] as const) {
             for (const k of ['gram', 'sum', 'weight'] as const) {
-              assert.ok(maxRelative(attention.gram![p]![k].data, whole.gram![p]![k].data) < 1e-6, `layer ${layer} ${p} ${k} (${gramWeighting})`);
+              assert.ok(maxRelative(attention.gram![p]![k]!.data, whole.gram![p]![k]!.data) < 1e-6, `layer ${layer} ${p} ${k} (${gramWeighting})`);
             }
+          }
+          // the rows a held-out batch gives instead: their products are the same sums
+          const rows = await runner.run(layer, hidden, prepared, weights, { span: 'attention', gram: ['o', 'down'], gramWeighting, gramOutputs: 'rows' });
+          for (const p of ['o', 'down'] as const) {
+            const tap = rows.gram![p]!;
+            assert.equal(tap.gram, undefined, 'rows only');
+            const [N, F] = tap.rows!.rows.dims;
+            const x = tap.rows!.rows.data;
+            const root = tap.rows!.root.data;
+            const gram = new Float64Array(F * F);
+            const sum = new Float64Array(F);
+            for (let t = 0; t < N; t++) {
+              for (let i = 0; i < F; i++) {
+                sum[i] += x[t * F + i] * root[t];
+                for (let j = 0; j < F; j++) gram[i * F + j] += x[t * F + i] * x[t * F + j];
+              }
+            }
+            assert.ok(maxRelative(gram, whole.gram![p]!.gram!.data) < 1e-5, `layer ${layer} ${p} rows' Gram (${gramWeighting})`);
+            assert.ok(maxRelative(sum, whole.gram![p]!.sum!.data) < 1e-5, `layer ${layer} ${p} rows' sum (${gramWeighting})`);
+            assert.ok(Math.abs(root.reduce((a, r) => a + r * r, 0) - whole.gram![p]!.weight.data[0]) < 1e-4 * whole.gram![p]!.weight.data[0], `layer ${layer} ${p} weight`);
           }
         }
         hidden = (await runner.run(layer, hidden, prepared, weights)).hidden;
