@@ -21,6 +21,10 @@ function putBlock(a: Float64Array, ld: number, r0: number, c0: number, b: Float6
   for (let r = 0; r < rows; r++) a.set(b.subarray(r * cols, (r + 1) * cols), (r0 + r) * ld + c0);
 }
 
+function subtractInPlace(a: Float64Array, b: Float64Array): void {
+  for (let i = 0; i < a.length; i++) a[i] -= b[i];
+}
+
 function transpose(a: Float64Array, rows: number, cols: number): Float64Array {
   const out = new Float64Array(a.length);
   for (let r = 0; r < rows; r++) for (let c = 0; c < cols; c++) out[c * rows + r] = a[r * cols + c];
@@ -102,10 +106,10 @@ export async function solveSpd(gemm: Gemm, aIn: Float64Array, n: number, b: Floa
   for (let bi = 0; bi < starts.length; bi++) {
     const k0 = starts[bi];
     const kb = Math.min(BLOCK, n - k0);
-    let rhs = b.slice(k0 * m, (k0 + kb) * m);
+    const rhs = b.slice(k0 * m, (k0 + kb) * m);
     if (k0 > 0) {
-      const done = await gemm.matmul('float64', block(a, n, k0, k0 + kb, 0, k0), kb, k0, y.slice(0, k0 * m), m);
-      rhs = rhs.map((v, i) => v - done[i]);
+      const done = await gemm.matmul('float64', block(a, n, k0, k0 + kb, 0, k0), kb, k0, y.subarray(0, k0 * m), m);
+      subtractInPlace(rhs, done);
     }
     y.set(await gemm.matmul('float64', inverses[bi], kb, kb, rhs, m), k0 * m);
   }
@@ -115,11 +119,11 @@ export async function solveSpd(gemm: Gemm, aIn: Float64Array, n: number, b: Floa
     const k0 = starts[bi];
     const kb = Math.min(BLOCK, n - k0);
     const below = n - k0 - kb;
-    let rhs = y.slice(k0 * m, (k0 + kb) * m);
+    const rhs = y.slice(k0 * m, (k0 + kb) * m);
     if (below > 0) {
       const lt = transpose(block(a, n, k0 + kb, n, k0, k0 + kb), below, kb); // [kb, below]
-      const done = await gemm.matmul('float64', lt, kb, below, z.slice((k0 + kb) * m), m);
-      rhs = rhs.map((v, i) => v - done[i]);
+      const done = await gemm.matmul('float64', lt, kb, below, z.subarray((k0 + kb) * m), m);
+      subtractInPlace(rhs, done);
     }
     z.set(await gemm.matmul('float64', transpose(inverses[bi], kb, kb), kb, kb, rhs, m), k0 * m);
   }
