@@ -55,7 +55,7 @@ export function llamaLayout(metadata: GgufMetadata, tokenCount: number | undefin
   const statedRopeDim = metadata.integer(key('rope.dimension_count'));
   // llama.cpp takes the head size from key_length, else embedding_length / head_count (the first
   // block's, where counts are per block); a partial rotary width says nothing about it.
-  const headDim = metadata.integer(key('attention.key_length')) ?? (arch.partialRotary ? undefined : statedRopeDim) ?? hidden / (layerWidths[0]?.heads ?? 0);
+  const headDim = metadata.integer(key('attention.key_length')) ?? (arch.partialRotary ? undefined : statedRopeDim) ?? hidden / layerWidths[0].heads;
   // llama.cpp would rotate the whole head without the key, but Phi2Model always writes it, and a
   // phi2 model rotated in full is not the model the file was made from.
   const ropeDim = arch.partialRotary ? metadata.requireInteger(key('rope.dimension_count')) : headDim;
@@ -82,10 +82,14 @@ export function llamaLayout(metadata: GgufMetadata, tokenCount: number | undefin
     }
   }
   if (heads % kvHeads !== 0) {
-    // Per-block counts were checked block by block; config.json then states the widest block's
-    // counts, which our engine (like transformers) also requires to divide.
-    const what = arch.perLayerWidths ? `the widest block's head count ${heads} (stated in config.json)` : `${key('attention.head_count')} ${heads}`;
-    throw new FileError(file, `${what} is not a multiple of ${arch.perLayerWidths ? `the widest KV head count ${kvHeads}` : `${key('attention.head_count_kv')} ${kvHeads}`}`);
+    // Per-block counts were checked block by block (layer-widths.ts); config.json's stock fields
+    // then give the widest block's counts, which our engine also requires to divide.
+    throw new FileError(
+      file,
+      arch.perLayerWidths
+        ? `the widest layer's ${heads} heads are not a multiple of the widest layer's ${kvHeads} KV heads, which config.json's num_attention_heads / num_key_value_heads must be`
+        : `${key('attention.head_count')} ${heads} is not a multiple of ${key('attention.head_count_kv')} ${kvHeads}`,
+    );
   }
   const valueLength = metadata.integer(key('attention.value_length'));
   if (valueLength !== undefined && valueLength !== headDim) throw new FileError(file, `${key('attention.value_length')} ${valueLength} differs from the key head size ${headDim}, which ${architecture} models cannot have`);
