@@ -10,8 +10,10 @@
  *    gguf.quants.dequantize's value for it, logits within 1e-4 of our engine on the folder holding
  *    those dequantized weights;
  *  - Nemotron's attention-free, linear-attention and FFN-free layers, heads not a multiple of KV
- *    heads, an array of the wrong length, longrope and a tensor the block has no place for: one
- *    error line naming the file, exit 1, nothing written (by `convert`, nor by `run`'s cache).
+ *    heads (in a layer, or between the widest layers' counts, which config.json states), an array
+ *    of the wrong length, a value head size unlike the key's, longrope and a tensor the block has
+ *    no place for: one error line naming the file, exit 1, nothing written (by `convert`, nor by
+ *    `run`'s cache).
  */
 import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
@@ -64,6 +66,8 @@ const refusals: [string, RegExp][] = [
   ['ffn-free', /layer 1 has no FFN \(deci\.feed_forward_length\[1\] 0: a Nemotron FFN-free layer\), which our engine cannot run/],
   ['heads-not-multiple', /deci\.attention\.head_count\[0\] 6 is not a multiple of deci\.attention\.head_count_kv\[0\] 5/],
   ['short-array', /metadata deci\.attention\.head_count lists 1 value for deci\.block_count 2/],
+  ['widest-not-dividing', /the widest layer's 6 heads are not a multiple of the widest layer's 4 KV heads/],
+  ['value-length', /deci\.attention\.value_length 32 differs from the key head size 16/],
   ['longrope', /deci\.rope\.scaling\.type longrope is not supported/],
   ['router', /tensor blk\.0\.ffn_gate_inp\.weight has no place in a deci model/],
 ];
