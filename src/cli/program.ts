@@ -180,7 +180,7 @@ export function buildProgram(): Command {
 
   program
     .command('convert')
-    .description('Convert a llama, qwen2 or phi3 GGUF file (F32/F16/BF16 or quantized) into a Hugging Face model folder.')
+    .description('Convert a llama, qwen2, phi3, phi2 or deci (per-layer widths) GGUF file (F32/F16/BF16 or quantized) into a Hugging Face model folder.')
     .argument('<model.gguf>', 'GGUF file (llama.cpp format, version 2 or 3)')
     .requiredOption('--out <dir>', 'output folder (written atomically; refused if it exists and is not empty, unless --force)')
     .option('--force', 'replace an existing non-empty --out')

@@ -47,6 +47,17 @@ export interface GgufArchitecture {
   optionalBiases: readonly BiasGroup[];
   /** config.json keys only this model type has, with the values a GGUF implies. */
   configExtras: Record<string, unknown>;
+  /**
+   * head_count, head_count_kv and feed_forward_length may list one value per block (llama.cpp's
+   * deci, Nemotron-NAS; our export of per-layer-width pruned models), or give one for all. The
+   * folder then states the widths per layer as amp-prune's pruned configs do (LAYER_WIDTHS_KEY).
+   */
+  perLayerWidths: boolean;
+  /**
+   * rope.scaling.type values this architecture's llama.cpp graph reads in a way config.json
+   * cannot state (deci's longrope takes per-file rope_factors_long/short tensors).
+   */
+  unmappedRopeScaling: readonly string[];
 }
 
 export interface BiasGroup {
@@ -75,6 +86,25 @@ export const GGUF_ARCHITECTURES: Readonly<Record<string, GgufArchitecture>> = {
     fused: false,
     optionalBiases: LLAMA_BIAS_GROUPS,
     configExtras: { attention_bias: false, mlp_bias: false, pretraining_tp: 1 },
+    perLayerWidths: false,
+    unmappedRopeScaling: [],
+  },
+  // llama.cpp's Nemotron-NAS graph: llama's block (pairwise rotary, optional biases on every
+  // projection) sized per layer. Its attention-free, "linear attention" and FFN-free layers (a
+  // count of 0) have no LlamaForCausalLM counterpart and are refused by llama-layout.ts.
+  deci: {
+    graph: 'llama',
+    normEps: RMS_EPS,
+    partialRotary: false,
+    hfArchitecture: 'LlamaForCausalLM',
+    modelType: 'llama',
+    permutedQK: true,
+    qkvBias: false,
+    fused: false,
+    optionalBiases: LLAMA_BIAS_GROUPS,
+    configExtras: { attention_bias: false, mlp_bias: false, pretraining_tp: 1 },
+    perLayerWidths: true,
+    unmappedRopeScaling: ['longrope'],
   },
   qwen2: {
     graph: 'llama',
@@ -88,6 +118,8 @@ export const GGUF_ARCHITECTURES: Readonly<Record<string, GgufArchitecture>> = {
     optionalBiases: [],
     // llama.cpp has no sliding-window attention for qwen2, so a file runs with full attention.
     configExtras: { use_sliding_window: false },
+    perLayerWidths: false,
+    unmappedRopeScaling: [],
   },
   phi3: {
     graph: 'llama',
@@ -101,6 +133,8 @@ export const GGUF_ARCHITECTURES: Readonly<Record<string, GgufArchitecture>> = {
     optionalBiases: [],
     // Full attention, as transformers' GGUF loader runs it (it reads no sliding window from the file).
     configExtras: { sliding_window: null, partial_rotary_factor: 1.0 },
+    perLayerWidths: false,
+    unmappedRopeScaling: [],
   },
   phi2: {
     hfArchitecture: 'PhiForCausalLM',
@@ -116,6 +150,8 @@ export const GGUF_ARCHITECTURES: Readonly<Record<string, GgufArchitecture>> = {
     optionalBiases: [],
     // llama.cpp's ggml_gelu is the tanh approximation, which transformers calls gelu_new.
     configExtras: { hidden_act: 'gelu_new', qk_layernorm: false, resid_pdrop: 0.0, embd_pdrop: 0.0 },
+    perLayerWidths: false,
+    unmappedRopeScaling: [],
   },
 };
 

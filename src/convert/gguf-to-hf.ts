@@ -1,5 +1,5 @@
 /**
- * GGUF (llama, qwen2, phi3, phi2) -> Hugging Face model folder: config.json, model.safetensors,
+ * GGUF (llama, qwen2, phi3, phi2, deci) -> Hugging Face model folder: config.json, model.safetensors,
  * tokenizer.json, tokenizer_config.json, generation_config.json.
  *
  *   open + check everything (metadata, tensor names/shapes/types, tokenizer) ─▶ CheckpointWriter

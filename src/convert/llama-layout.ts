@@ -5,19 +5,25 @@
  * max_position_embeddings, rope.dimension_count -> head_dim (phi2: the rotary part of the head,
  * -> partial_rotary_factor), rope.freq_base -> rope_theta, and so on.
  */
+import { prunedConfig } from '../arch/common.js';
+import type { LayerShape } from '../arch/spec.js';
 import { FileError } from '../errors.js';
 import type { GgufMetadata } from '../io/gguf/metadata.js';
 import { GGUF_ARCHITECTURES, type GgufArchitecture, SUPPORTED_ARCHITECTURES } from './gguf-architectures.js';
+import { readLayerWidths } from './layer-widths.js';
 
 export interface LlamaLayout {
   /** general.architecture, e.g. "llama" or "qwen2". */
   architecture: string;
   arch: GgufArchitecture;
   hidden: number;
+  /** intermediate, heads, kvHeads: the widest block's (every block's, unless arch.perLayerWidths). */
   intermediate: number;
   layers: number;
   heads: number;
   kvHeads: number;
+  /** Each block's widths, in block order. */
+  layerWidths: readonly LayerShape[];
   headDim: number;
   vocab: number;
   contextLength: number;
@@ -40,12 +46,16 @@ export function llamaLayout(metadata: GgufMetadata, tokenCount: number | undefin
   }
   const key = (name: string) => `${architecture}.${name}`;
   const hidden = metadata.requireInteger(key('embedding_length'));
-  const heads = metadata.requireInteger(key('attention.head_count'));
-  const kvHeads = metadata.integer(key('attention.head_count_kv')) ?? heads;
+  const layers = metadata.requireInteger(key('block_count'));
+  if (!(layers > 0)) throw new FileError(file, `metadata gives an impossible layers of ${layers}`);
+  const layerWidths = readLayerWidths(metadata, architecture, arch, layers);
+  const widest = (width: (l: LayerShape) => number) => Math.max(...layerWidths.map(width));
+  const heads = widest((l) => l.heads);
+  const kvHeads = widest((l) => l.kvHeads);
   const statedRopeDim = metadata.integer(key('rope.dimension_count'));
-  // llama.cpp takes the head size from key_length, else embedding_length / head_count; a partial
-  // rotary width says nothing about it.
-  const headDim = metadata.integer(key('attention.key_length')) ?? (arch.partialRotary ? undefined : statedRopeDim) ?? hidden / heads;
+  // llama.cpp takes the head size from key_length, else embedding_length / head_count (the first
+  // block's, where counts are per block); a partial rotary width says nothing about it.
+  const headDim = metadata.integer(key('attention.key_length')) ?? (arch.partialRotary ? undefined : statedRopeDim) ?? hidden / layerWidths[0].heads;
   // llama.cpp would rotate the whole head without the key, but Phi2Model always writes it, and a
   // phi2 model rotated in full is not the model the file was made from.
   const ropeDim = arch.partialRotary ? metadata.requireInteger(key('rope.dimension_count')) : headDim;
@@ -53,24 +63,36 @@ export function llamaLayout(metadata: GgufMetadata, tokenCount: number | undefin
     architecture,
     arch,
     hidden,
-    intermediate: metadata.requireInteger(key('feed_forward_length')),
-    layers: metadata.requireInteger(key('block_count')),
+    intermediate: widest((l) => l.intermediate),
+    layers,
     heads,
     kvHeads,
+    layerWidths,
     headDim,
     vocab: metadata.integer(key('vocab_size')) ?? tokenCount ?? 0,
     contextLength: metadata.requireInteger(key('context_length')),
     normEps: metadata.requireNumber(key(arch.normEps.metadata)),
     ropeDim,
     ropeTheta: metadata.number(key('rope.freq_base')) ?? 10000,
-    ropeScaling: ropeScaling(metadata, key),
+    ropeScaling: ropeScaling(metadata, key, arch),
   };
   for (const [name, value] of Object.entries(layout)) {
     if (typeof value === 'number' && !(value > 0 && (Number.isInteger(value) || name === 'normEps' || name === 'ropeTheta'))) {
       throw new FileError(file, `metadata gives an impossible ${name} of ${value}`);
     }
   }
-  if (heads % kvHeads !== 0) throw new FileError(file, `${key('attention.head_count')} ${heads} is not a multiple of ${key('attention.head_count_kv')} ${kvHeads}`);
+  if (heads % kvHeads !== 0) {
+    // Per-block counts were checked block by block (layer-widths.ts); config.json's stock fields
+    // then give the widest block's counts, which our engine also requires to divide.
+    throw new FileError(
+      file,
+      arch.perLayerWidths
+        ? `the widest layer's ${heads} heads are not a multiple of the widest layer's ${kvHeads} KV heads, which config.json's num_attention_heads / num_key_value_heads must be`
+        : `${key('attention.head_count')} ${heads} is not a multiple of ${key('attention.head_count_kv')} ${kvHeads}`,
+    );
+  }
+  const valueLength = metadata.integer(key('attention.value_length'));
+  if (valueLength !== undefined && valueLength !== headDim) throw new FileError(file, `${key('attention.value_length')} ${valueLength} differs from the key head size ${headDim}, which ${architecture} models cannot have`);
   if (headDim % 2 !== 0) throw new FileError(file, `head size ${headDim} is odd, which rotary embeddings cannot split`);
   if (arch.partialRotary) {
     if (ropeDim > headDim) throw new FileError(file, `${key('rope.dimension_count')} ${ropeDim} is larger than the head size ${headDim}`);
@@ -84,8 +106,11 @@ export function llamaLayout(metadata: GgufMetadata, tokenCount: number | undefin
 }
 
 /** llama.rope.scaling.*: linear and yarn (llama.cpp's names), as transformers' rope_scaling. */
-function ropeScaling(metadata: GgufMetadata, key: (name: string) => string): LlamaLayout['ropeScaling'] {
+function ropeScaling(metadata: GgufMetadata, key: (name: string) => string, arch: GgufArchitecture): LlamaLayout['ropeScaling'] {
   const type = metadata.string(key('rope.scaling.type'));
+  if (type !== undefined && arch.unmappedRopeScaling.includes(type)) {
+    throw new FileError(metadata.file, `${key('rope.scaling.type')} ${type} is not supported: this architecture's llama.cpp graph takes its factors from rope_factors_long/short tensors, which this converter does not map`);
+  }
   const factor = metadata.number(key('rope.scaling.factor')) ?? metadata.number(key('rope.scale_linear'));
   if (type === 'none' || factor === undefined || factor === 1) return undefined;
   const scaling: Record<string, string | number> = { rope_type: type ?? 'linear', factor };
@@ -105,12 +130,15 @@ export interface SpecialTokenIds {
 /**
  * config.json as transformers saves a LlamaConfig, Qwen2Config, Phi3Config or PhiConfig, in the
  * legacy rope spelling (rope_theta, rope_scaling, partial_rotary_factor) that both 4 and 5 read.
+ * Widths that differ per block are stated as amp-prune states a pruned model's (prunedConfig: the
+ * list under LAYER_WIDTHS_KEY, the stock fields at the widest block), so the folder runs as the
+ * model the file was exported from.
  */
 export function llamaConfig(
   layout: LlamaLayout,
   options: { tied: boolean; dtype: TorchDtype; special: SpecialTokenIds; biasFlags?: Record<string, boolean> },
 ): Record<string, unknown> {
-  return {
+  const config = {
     architectures: [layout.arch.hfArchitecture],
     model_type: layout.arch.modelType,
     hidden_size: layout.hidden,
@@ -137,6 +165,7 @@ export function llamaConfig(
     use_cache: true,
     torch_dtype: options.dtype,
   };
+  return prunedConfig(config, [...layout.layerWidths], layout.headDim);
 }
 
 /**

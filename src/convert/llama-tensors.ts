@@ -29,16 +29,21 @@ export interface TensorMapping {
   rows?: { start: number; count: number };
 }
 
-/** llama.cpp's llama block: RMSNorm, attention, RMSNorm, gated MLP (llama, qwen2, phi3). */
+/**
+ * llama.cpp's llama block: RMSNorm, attention, RMSNorm, gated MLP (llama, qwen2, phi3; deci with
+ * each block at its own widths, so q/k rows are un-interleaved over that block's head counts).
+ */
 function llamaPlan(layout: LlamaLayout, tied: boolean): TensorPlan {
-  const { hidden, intermediate, heads, kvHeads, headDim, vocab, arch } = layout;
-  const { embedding, vocabulary, ffn, q, kv } = dimensionLabels(layout);
+  const { hidden, headDim, vocab, arch } = layout;
+  const { embedding, vocabulary } = dimensionLabels(layout);
   const expected: Expected[] = [];
   const groupOf = (gguf: string) => arch.optionalBiases.find((g) => g.projections.some((p) => gguf.endsWith(`.${p}.bias`)));
   const add = (gguf: string, hfName: string, shape: number[], from: string, unpermuteHeads?: number) =>
     expected.push({ gguf, hfName, shape, from, unpermuteHeads: arch.permutedQK ? unpermuteHeads : undefined, optionalIn: groupOf(gguf) });
   add('token_embd.weight', 'model.embed_tokens.weight', [vocab, hidden], `${vocabulary}, ${embedding}`);
   for (let i = 0; i < layout.layers; i++) {
+    const { heads, kvHeads, intermediate } = layout.layerWidths[i];
+    const { ffn, q, kv } = dimensionLabels(layout, i);
     const blk = `blk.${i}`;
     const hf = `model.layers.${i}`;
     add(`${blk}.attn_norm.weight`, `${hf}.input_layernorm.weight`, [hidden], embedding);

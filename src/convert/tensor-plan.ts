@@ -21,15 +21,20 @@ export interface Expected {
   optionalIn?: BiasGroup;
 }
 
-/** How each dimension follows from the metadata, for the message when a tensor disagrees. */
-export function dimensionLabels(layout: LlamaLayout) {
-  const { hidden, intermediate, heads, kvHeads, headDim, vocab } = layout;
+/**
+ * How each dimension follows from the metadata, for the message when a tensor disagrees; with
+ * per-block counts, block `layer`'s entries (head_count[1] ...).
+ */
+export function dimensionLabels(layout: LlamaLayout, layer = 0) {
+  const { hidden, headDim, vocab } = layout;
+  const { heads, kvHeads, intermediate } = layout.layerWidths[layer];
+  const at = layout.arch.perLayerWidths ? `[${layer}]` : '';
   return {
     embedding: `embedding_length ${hidden}`,
     vocabulary: `vocabulary ${vocab}`,
-    ffn: `feed_forward_length ${intermediate}`,
-    q: `head_count ${heads} × head size ${headDim}`,
-    kv: `head_count_kv ${kvHeads} × head size ${headDim}`,
+    ffn: `feed_forward_length${at} ${intermediate}`,
+    q: `head_count${at} ${heads} × head size ${headDim}`,
+    kv: `head_count_kv${at} ${kvHeads} × head size ${headDim}`,
   };
 }
 

@@ -22,9 +22,15 @@ function exportable(a: GgufArchitecture): boolean {
   return a.graph === 'llama' && !a.fused;
 }
 
-export const EXPORTABLE_MODEL_TYPES: readonly string[] = Object.values(GGUF_ARCHITECTURES)
-  .filter(exportable)
-  .map((a) => a.modelType);
+/** The architecture a model type's uniform-width models are written as (deci is reached by shape alone). */
+function uniformArchitectureOf(modelType: string): string | undefined {
+  return Object.keys(GGUF_ARCHITECTURES).find((key) => {
+    const a = GGUF_ARCHITECTURES[key];
+    return a.modelType === modelType && exportable(a) && !a.perLayerWidths;
+  });
+}
+
+export const EXPORTABLE_MODEL_TYPES: readonly string[] = [...new Set(Object.values(GGUF_ARCHITECTURES).filter(exportable).map((a) => a.modelType))];
 
 /**
  * Architectures whose llama.cpp graph sizes attn_q/attn_output from embedding_length alone
@@ -48,7 +54,7 @@ function fromImportTable(name: string): GgufExportArchitecture | undefined {
  * builds each layer at its own widths, with llama's pairwise rotary and optional biases on every
  * projection (q/k/v, o, gate/up/down): a per-layer-width pruned model of either family runs as it.
  */
-const PER_LAYER_WIDTHS: GgufExportArchitecture = { name: 'deci', permuteQK: true, requiredQkvBias: false };
+const PER_LAYER_WIDTHS = 'deci';
 
 export interface ExportShape {
   /** heads × head_dim = hidden in every layer. */
@@ -59,9 +65,9 @@ export interface ExportShape {
 
 /** The architecture to write a `modelType` model of this shape as. */
 export function exportArchitecture(modelType: string, shape: ExportShape): GgufExportArchitecture | undefined {
-  const name = Object.keys(GGUF_ARCHITECTURES).find((key) => GGUF_ARCHITECTURES[key].modelType === modelType);
-  if (name === undefined || !exportable(GGUF_ARCHITECTURES[name])) return undefined;
-  if (!shape.uniformWidths) return PER_LAYER_WIDTHS;
+  const name = uniformArchitectureOf(modelType);
+  if (name === undefined) return undefined;
+  if (!shape.uniformWidths) return fromImportTable(PER_LAYER_WIDTHS);
   const headsFillHidden = shape.headsFillHidden;
   const fallback = WHEN_HEADS_NARROWER[name];
   return fromImportTable(!headsFillHidden && fallback !== undefined ? fallback : name);

@@ -175,6 +175,16 @@ export class GgufMetadata {
     return entry.type === GgufValueType.ARRAY && entry.itemType === GgufValueType.STRING ? (entry.value as string[]) : this.wrong(key, entry, 'an array of strings');
   }
 
+  /** One integer, or an array of them (a value per layer, as llama.cpp's get_key_or_arr reads it). */
+  integerOrIntegers(key: string): number | readonly number[] | undefined {
+    const entry = this.entries.get(key);
+    if (!entry) return undefined;
+    if (entry.type !== GgufValueType.ARRAY) return this.integer(key);
+    const integral = entry.itemType !== undefined && INTEGER_TYPES.includes(entry.itemType);
+    const items = integral ? (entry.value as readonly GgufValue[]).map(asInteger) : [undefined];
+    return items.every((v) => v !== undefined) ? (items as number[]) : this.wrong(key, entry, 'an integer or an array of integers');
+  }
+
   /** An array of numbers (integers or floats; 64-bit integers beyond 2^53 are refused). */
   numbers(key: string): readonly number[] | undefined {
     const entry = this.entries.get(key);
