@@ -113,7 +113,7 @@ export function buildProgram(): Command {
     .option('--json', 'print a JSON summary for scripts')
     .option(
       '--export <formats>',
-      'also write the pruned model for other runtimes, as `amp-prune export` would from --out: gguf -> OUT.gguf, onnx -> OUT-onnx/ (comma-separated: gguf,onnx). The folder and the exports appear together or not at all; a format\'s refusal (e.g. GGUF and per-layer widths) is reported before pruning starts',
+      'also write the pruned model for other runtimes, as `amp-prune export` would from --out: gguf -> OUT.gguf, onnx -> OUT-onnx/ (comma-separated: gguf,onnx). The folder and the exports appear together or not at all; a format\'s refusal (e.g. GGUF and a family llama.cpp has no graph for) is reported before pruning starts',
     )
     .option('--export-dtype <types>', "each export's --dtype, comma-separated in `export`'s names: f32, f16, q8_0, q4_0 (gguf); fp32, fp16, q8, q4 (onnx) (default f32 / fp32)")
     .option(
@@ -206,7 +206,7 @@ export function buildProgram(): Command {
     .option('--json', 'print a JSON summary for scripts')
     .addHelpText(
       'after',
-      '\ngguf: LLaMA (architecture "llama", llama.cpp\'s q/k row order, projection biases as its\noptional blk.N.*.bias) and Qwen2 (architecture "qwen2"; head-pruned ones as "llama", whose\ngraph sizes heads from the file), llama.cpp\'s tensor names, the tokenizer as tokenizer.ggml.*\nmetadata. Refused with a one-line reason: other families, rope scaling, per-layer widths\n(non-uniform pruning), tokenizers other than byte-level BPE and LLaMA-2-style BPE with byte\nfallback. `convert` reads the file back, biases included.\n\nonnx: every family amp-prune runs; a folder transformers.js loads with local files\n(config.json, generation_config.json, tokenizer files, onnx/model{,_fp16,_quantized,_q4}.onnx +\n.onnx_data). Inputs input_ids, attention_mask, position_ids, past_key_values.N.key/value;\noutputs logits, present.N.key/value. Per-layer widths run: each layer\'s cache inputs state\nits KV-head count. Refused: LongRoPE whose short and long factors differ.',
+      '\ngguf: LLaMA (architecture "llama", llama.cpp\'s q/k row order, projection biases as its\noptional blk.N.*.bias) and Qwen2 (architecture "qwen2"; head-pruned ones as "llama", whose\ngraph sizes heads from the file); per-layer widths (non-uniform pruning) as "deci", which\nlists head counts and FFN widths per layer; llama.cpp\'s tensor names, the tokenizer as\ntokenizer.ggml.* metadata. Refused with a one-line reason: other families, rope scaling,\ntokenizers other than byte-level BPE and LLaMA-2-style BPE with byte fallback. `convert`\nreads the file back, biases included.\n\nonnx: every family amp-prune runs; a folder transformers.js loads with local files\n(config.json, generation_config.json, tokenizer files, onnx/model{,_fp16,_quantized,_q4}.onnx +\n.onnx_data). Inputs input_ids, attention_mask, position_ids, past_key_values.N.key/value;\noutputs logits, present.N.key/value. Per-layer widths run: each layer\'s cache inputs state\nits KV-head count. Refused: LongRoPE whose short and long factors differ.',
     )
     .action(async (model: string, opts) => {
       const { exportCommand } = await import('./commands/export.js');
