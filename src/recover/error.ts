@@ -43,7 +43,9 @@ export async function relativeErrors(gemm: Gemm, p: ProjectionProblem, repairs: 
   const dense = denseExtended(p);
   const norm = await squaredNorm(gemm, held, dense, p.outFeatures);
   const errorOf = async (r: ProjectionRepair) => {
-    const delta = Float32Array.from(dense, (x) => -x);
+    // (a loop: Float32Array.from with a mapping function took 11 s on the 45M entries of a 7B down_proj)
+    const delta = new Float32Array(dense.length);
+    for (let i = 0; i < dense.length; i++) delta[i] = -dense[i];
     const k = p.kept.length;
     for (let o = 0; o < p.outFeatures; o++) {
       for (let c = 0; c < k; c++) delta[o * n + p.kept[c]] += r.weight[o * k + c];
