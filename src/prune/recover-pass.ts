@@ -21,6 +21,7 @@
  * of the Gram runs and feeds its projection inputs to them for the cross moments (recover/cross.ts).
  */
 import type { ArchSpec, LayerWeightName } from '../arch/spec.js';
+import { collectGarbage } from '../collect-garbage.js';
 import type { Checkpoint } from '../engine/checkpoint.js';
 import { WeightReader } from '../engine/checkpoint.js';
 import { padBatch, sequenceLengths } from '../engine/batch.js';
@@ -131,12 +132,14 @@ export class RecoverPass {
     const { spec } = ckpt;
     this.plans = [...opts.plans];
     this.reader = new WeightReader(ckpt.store);
-    this.gemm = new Gemm(opts.session);
+    // the Gram matrices live in JavaScript: sessions keeping their own peaks besides them doubled the pass's memory
+    const session = { ...opts.session, memoryArena: false };
+    this.gemm = new Gemm(session);
     // pruned attention, dense MLP: where down_proj's refit inputs come from in sequential blocks
     this.mixedSpec = opts.outSpec.withLayers(opts.outSpec.layers.map((s, i) => ({ ...s, intermediate: spec.layers[i].intermediate })));
-    this.dense = new LayerRunner(spec, opts.session);
-    this.mixed = new LayerRunner(this.mixedSpec, opts.session);
-    this.pruned = new LayerRunner(opts.outSpec, opts.session);
+    this.dense = new LayerRunner(spec, session);
+    this.mixed = new LayerRunner(this.mixedSpec, session);
+    this.pruned = new LayerRunner(opts.outSpec, session);
   }
 
   static async start(ckpt: Checkpoint, opts: RecoverPassOptions): Promise<RecoverPass> {
@@ -157,6 +160,7 @@ export class RecoverPass {
   async layer(layer: number): Promise<Map<LayerWeightName, Float32Array>> {
     if (layer !== this.next) throw new Error(`recovery pass: layer ${layer} asked before layer ${this.next}`);
     this.next++;
+    collectGarbage(); // the previous layer's Gram matrices and weights (and, at layer 0, the scoring pass's)
     const { spec } = this.ckpt;
     const denseWeights = await this.reader.layer(spec, layer);
     const scoring = this.opts.scoreOn;
@@ -250,6 +254,7 @@ export class RecoverPass {
         addBatch(s.fit, tap.gram, tap.sum, tap.weight);
         if (s.target) addCrossBatch(s.target, tap.cross!.gram, tap.cross!.sum);
       }
+      collectGarbage(); // this batch's F × F float32 sums, before the next batch's arrive
     }
     const out: Partial<Record<Projection, FitAndHeld>> = {};
     for (const p of taps.gram) {
@@ -290,6 +295,7 @@ export class RecoverPass {
       kept,
       biasWritable: this.opts.outSpec.layerWeights(layer).some((w) => w.name === `${p}.bias`),
       fit: gram.fit,
+      fitDisposable: true, // read by this repair alone
       damp: this.opts.damp,
       target: gram.target,
     };

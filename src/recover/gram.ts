@@ -16,6 +16,14 @@ export interface GramStats {
   sum: Float64Array;
 }
 
+/**
+ * Frees the F × F matrix once its one consumer has read what it needs (ProjectionProblem.fitDisposable):
+ * at an 8192-wide MLP that is 512 MB that would otherwise sit beside the solve. Σx and the weight stay.
+ */
+export function releaseGram(stats: GramStats): void {
+  stats.gram = new Float64Array(0);
+}
+
 export function emptyGram(features: number): GramStats {
   return { features, totalWeight: 0, gram: new Float64Array(features * features), sum: new Float64Array(features) };
 }
@@ -36,6 +44,7 @@ export function addBatch(stats: GramStats, gram: OutputTensor, sum: OutputTensor
 export function extendedBlock(stats: GramStats, rows: readonly number[], cols: readonly number[]): Float64Array {
   const F = stats.features;
   const { gram, sum } = stats;
+  if (gram.length !== F * F) throw new Error('extendedBlock: the Gram matrix was released');
   const w = cols.length;
   const out = new Float64Array(rows.length * w);
   // row by row, straight from the arrays: at LLaMA widths this block has ~6e7 entries

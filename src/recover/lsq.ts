@@ -9,8 +9,9 @@
  * the bias is refit (it then counts as a kept input whose dense weight is the dense bias).
  * λ = damp · mean(diag G_KK) over the kept features.
  */
+import { collectGarbage } from '../collect-garbage.js';
 import { modelTargetRhs } from './cross.js';
-import { extendedBlock } from './gram.js';
+import { extendedBlock, releaseGram } from './gram.js';
 import { solveSpd, NotPositiveDefinite } from './cholesky.js';
 import { carriedBias, keptColumns, removedColumns } from './slice-columns.js';
 import type { ProjectionProblem, RecoveryMethod } from './types.js';
@@ -55,6 +56,10 @@ export const lsq: RecoveryMethod = {
         for (let o = 0; o < D; o++) wpT[r * D + o] = p.weight[o * F + j];
       });
       rhs = await gemm.matmul('float64', extendedBlock(p.fit, kept, removed), n, removed.length, wpT, D);
+    }
+    if (p.fitDisposable) {
+      releaseGram(p.fit); // the solve needs only `a` and `rhs`
+      collectGarbage();
     }
     let delta: Float64Array;
     try {

@@ -20,6 +20,8 @@ export interface ProjectionProblem {
   biasWritable: boolean;
   /** Statistics of the projection's input on the fitting tokens. */
   fit: GramStats;
+  /** The caller gives `fit` up: the method may free its Gram matrix once it has what it needs (releaseGram). */
+  fitDisposable?: boolean;
   /** Ridge strength relative to the mean diagonal of the kept Gram block. */
   damp: number;
   /** Refit to the dense model's own input at this point (cross moments with `fit`'s inputs)
