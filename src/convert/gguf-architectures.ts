@@ -74,38 +74,27 @@ const LLAMA_BIAS_GROUPS: readonly BiasGroup[] = [
   { configKey: 'mlp_bias', projections: ['ffn_gate', 'ffn_up', 'ffn_down'] },
 ];
 
+const LLAMA: GgufArchitecture = {
+  graph: 'llama',
+  normEps: RMS_EPS,
+  partialRotary: false,
+  hfArchitecture: 'LlamaForCausalLM',
+  modelType: 'llama',
+  permutedQK: true,
+  qkvBias: false,
+  fused: false,
+  optionalBiases: LLAMA_BIAS_GROUPS,
+  configExtras: { attention_bias: false, mlp_bias: false, pretraining_tp: 1 },
+  perLayerWidths: false,
+  unmappedRopeScaling: [],
+};
+
 export const GGUF_ARCHITECTURES: Readonly<Record<string, GgufArchitecture>> = {
-  llama: {
-    graph: 'llama',
-    normEps: RMS_EPS,
-    partialRotary: false,
-    hfArchitecture: 'LlamaForCausalLM',
-    modelType: 'llama',
-    permutedQK: true,
-    qkvBias: false,
-    fused: false,
-    optionalBiases: LLAMA_BIAS_GROUPS,
-    configExtras: { attention_bias: false, mlp_bias: false, pretraining_tp: 1 },
-    perLayerWidths: false,
-    unmappedRopeScaling: [],
-  },
+  llama: LLAMA,
   // llama.cpp's Nemotron-NAS graph: llama's block (pairwise rotary, optional biases on every
   // projection) sized per layer. Its attention-free, "linear attention" and FFN-free layers (a
   // count of 0) have no LlamaForCausalLM counterpart and are refused by llama-layout.ts.
-  deci: {
-    graph: 'llama',
-    normEps: RMS_EPS,
-    partialRotary: false,
-    hfArchitecture: 'LlamaForCausalLM',
-    modelType: 'llama',
-    permutedQK: true,
-    qkvBias: false,
-    fused: false,
-    optionalBiases: LLAMA_BIAS_GROUPS,
-    configExtras: { attention_bias: false, mlp_bias: false, pretraining_tp: 1 },
-    perLayerWidths: true,
-    unmappedRopeScaling: ['longrope'],
-  },
+  deci: { ...LLAMA, perLayerWidths: true, unmappedRopeScaling: ['longrope'] },
   qwen2: {
     graph: 'llama',
     normEps: RMS_EPS,

@@ -119,6 +119,7 @@ export class RecoverPass {
   private readonly pruned: LayerRunner;
   private readonly mixedSpec: ArchSpec;
   private next = 0;
+  private readonly heldOutExists: boolean;
   readonly records: LayerRecoveryRecord[] = [];
   /** Each layer's plan (given, or made as the pass scores it) and, scoring here, its scores. */
   readonly plans: LayerPlan[];
@@ -131,6 +132,7 @@ export class RecoverPass {
   ) {
     const { spec } = ckpt;
     this.plans = [...opts.plans];
+    this.heldOutExists = batches.some((b) => b.heldOut);
     this.reader = new WeightReader(ckpt.store);
     // the Gram matrices live in JavaScript: sessions keeping their own peaks besides them doubled the pass's memory
     const session = { ...opts.session, memoryArena: false };
@@ -234,12 +236,11 @@ export class RecoverPass {
   ): Promise<Partial<Record<Projection, FitAndHeld>>> {
     const { outputs, stats, toward = {} } = extra;
     const cross = taps.gram.filter((p) => toward[p]);
-    // held-out batches give rows, not sums; with none held out, the fitting ones give both
-    const heldOutExists = this.batches.some((b) => b.heldOut);
     const fits: Partial<Record<Projection, { fit: GramStats; target?: CrossStats }>> = {};
     const held: Partial<Record<Projection, HeldRowsBuilder>> = {};
     for (const [b, batch] of this.batches.entries()) {
-      const gramOutputs: GramOutputs = batch.heldOut ? 'rows' : heldOutExists ? 'sums' : 'both';
+      // held-out batches give rows, not sums; with none held out, the fitting ones give both
+      const gramOutputs: GramOutputs = batch.heldOut ? 'rows' : this.heldOutExists ? 'sums' : 'both';
       const batchCross = batch.heldOut ? [] : cross;
       const crossInputs = Object.fromEntries(batchCross.map((p) => [p, toward[p]![b]]));
       const r = await runner.run(layer, batch.hidden, batch.prepared, weights, { ...taps, cross: batchCross, stats: stats !== undefined, gramWeighting: this.opts.weighting, gramOutputs }, crossInputs);

@@ -10,7 +10,7 @@ import { existsSync } from 'node:fs';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { after, before, test } from 'node:test';
+import { after, before, type TestContext, test } from 'node:test';
 import { padBatch } from '../../src/engine/batch.js';
 import { alpacaTrainingPrompt } from '../../src/finetune/data.js';
 import { loadTokenizer } from '../../src/io/tokenizer.js';
@@ -37,6 +37,16 @@ const py = async (args: string[]) => JSON.parse((await runPython([LORA_REFERENCE
 
 const BASE = ['--threads', '1', 'finetune', '--data'];
 
+/** The merged checkpoint against peft's merge_and_unload of the saved adapter on `base` (float32). */
+async function assertMergedAsPeft(t: TestContext, base: string, adapter: string, out: string): Promise<void> {
+  const check = await py(['merge-check', '--base', base, '--adapter', adapter, '--merged', out, '--ids', JSON.stringify([[1, 50, 60, 70, 80, 90, 100, 110]])]);
+  t.diagnostic(JSON.stringify(check));
+  assert.ok(check.lora_b_norm > 1e-3, 'training moved the adapters off their zero initialisation');
+  assert.equal(check.dtype, 'float32');
+  assert.ok(check.max_weight_diff <= 1e-6, `weights differ from merge_and_unload by ${check.max_weight_diff}`);
+  assert.ok(check.max_logit_diff <= 1e-4, `logits differ by ${check.max_logit_diff}`);
+}
+
 test('merged checkpoint equals peft merge_and_unload of the saved adapter, and loads in stock transformers (float32)', async (t) => {
   const dir = await fixtureDir('llama-mha');
   const out = join(scratch, 'merged-f32');
@@ -49,12 +59,7 @@ test('merged checkpoint equals peft merge_and_unload of the saved adapter, and l
   assert.equal(summary.stepSeconds.length, 4);
   assert.ok(summary.stepSeconds.every((x: number) => x > 0), 'every step took time');
   assert.equal(summary.stepTokens.reduce((a: number, b: number) => a + b, 0), summary.tokens);
-  const check = await py(['merge-check', '--base', dir, '--adapter', adapter, '--merged', out, '--ids', JSON.stringify([[1, 50, 60, 70, 80, 90, 100, 110]])]);
-  t.diagnostic(JSON.stringify(check));
-  assert.ok(check.lora_b_norm > 1e-3, 'training moved the adapters off their zero initialisation');
-  assert.equal(check.dtype, 'float32');
-  assert.ok(check.max_weight_diff <= 1e-6, `weights differ from merge_and_unload by ${check.max_weight_diff}`);
-  assert.ok(check.max_logit_diff <= 1e-4, `logits differ by ${check.max_logit_diff}`);
+  await assertMergedAsPeft(t, dir, adapter, out);
   const record = await finetuneRecordIn(out);
   assert.equal(record.steps, 4);
   assert.equal(record.lossCurve.length, 4);
@@ -77,12 +82,7 @@ test('Phi-3, pruned to fewer heads and KV heads: the merged checkpoint equals pe
   assert.equal(r.code, 0, r.stderr);
   const adapterConfig = JSON.parse(await readFile(join(adapter, 'adapter_config.json'), 'utf8'));
   assert.deepEqual([...adapterConfig.target_modules].sort(), ['down_proj', 'gate_up_proj', 'o_proj', 'qkv_proj']);
-  const check = await py(['merge-check', '--base', pruned, '--adapter', adapter, '--merged', out, '--ids', JSON.stringify([[1, 50, 60, 70, 80, 90, 100, 110]])]);
-  t.diagnostic(JSON.stringify(check));
-  assert.ok(check.lora_b_norm > 1e-3, 'training moved the adapters off their zero initialisation');
-  assert.equal(check.dtype, 'float32');
-  assert.ok(check.max_weight_diff <= 1e-6, `weights differ from merge_and_unload by ${check.max_weight_diff}`);
-  assert.ok(check.max_logit_diff <= 1e-4, `logits differ by ${check.max_logit_diff}`);
+  await assertMergedAsPeft(t, pruned, adapter, out);
 });
 
 test('a bf16 model stays bf16; the adapter distilled from a teacher loads in peft', async (t) => {
